@@ -1,0 +1,82 @@
+# crimesnap: a PGXS build.
+#
+#   make / make install        build and install into the server that pg_config names
+#   make check                 everything: Debian packages, build, throwaway cluster, every suite
+#   make demo / make demo-stop generate a town, publish a month, leave a cluster to look around in
+#   make bench                 crimesnap against plain PostGIS SQL, in the same run
+#   make fitzrovia             the real Fitzrovia data from ../shared, through the DBA's input tables
+#
+# The meta targets set up their own machine and cluster, so they must work before
+# postgresql-server-dev-15 (and with it pg_config) exists: PGXS is only included when a
+# build target is asked for.
+
+EXTENSION  = crimesnap
+EXTVERSION = 0.1.0
+
+.DEFAULT_GOAL := all
+
+META_GOALS = check demo demo-stop bench fitzrovia deps
+.PHONY: $(META_GOALS)
+
+demo:
+	@test/tools/demo.sh start
+demo-stop:
+	@test/tools/demo.sh stop
+bench:
+	@test/tools/bench.sh
+fitzrovia:
+	@test/tools/fitzrovia.sh
+deps:
+	@test/tools/deps.sh
+
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(META_GOALS),$(MAKECMDGOALS)),)
+META_ONLY = 1
+endif
+endif
+
+ifdef META_ONLY
+# PGXS defines a "check" that only says it is unsupported; ours runs everything.
+check:
+	@test/tools/check.sh
+else
+
+MODULE_big = $(EXTENSION)
+OBJS = \
+	src/crimesnap.o \
+	src/geomio.o \
+	src/snappoint.o \
+	src/sanitise.o \
+	src/persistid.o
+
+# The install script is built from one section per subsystem (sql/install/NN-topic.sql),
+# concatenated in file-name order, as h3-pg does.
+SQL_SECTIONS = $(sort $(wildcard sql/install/*.sql))
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+
+# pg_regress reads test/sql/NAME.sql and test/expected/NAME.out; test/expected is a
+# link to the top-level expected/ directory.
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=postgis --load-extension=$(EXTENSION)
+ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=postgis --load-extension=$(EXTENSION)
+
+# -Wno-unused-parameter: PostgreSQL 15's own headers (bufpage.h) have unused parameters.
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+ifdef CRIMESNAP_ASSERT
+PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
+endif
+
+EXTRA_CLEAN = $(DATA_built) output_iso
+
+PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_SECTIONS)
+	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
+
+$(OBJS): src/crimesnap.h
+
+endif

@@ -1,0 +1,252 @@
+/*
+ * geomio.c
+ *	  Crossing into PostGIS without liblwgeom.
+ *
+ * PostGIS 3 no longer installs the liblwgeom headers, so crimesnap never looks inside a
+ * geometry's in-memory form.  Instead it calls the geometry type's own binary send and
+ * receive functions, which speak EWKB, and parses or writes the few EWKB shapes it needs
+ * (points and lines) on plain doubles.  The FmgrInfo lookups are cached by the caller,
+ * per call site, in fn_extra.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "lib/stringinfo.h"
+#include "port/pg_bswap.h"
+#include "utils/lsyscache.h"
+
+#include "crimesnap.h"
+
+#define EWKB_SRID_FLAG	0x20000000
+#define EWKB_Z_FLAG		0x80000000
+#define EWKB_M_FLAG		0x40000000
+
+typedef struct WkbReader
+{
+	const uint8 *p;
+	const uint8 *end;
+	bool		swap;			/* the buffer's byte order differs from ours */
+} WkbReader;
+
+void
+cs_geomio_init(CsGeomIO *io, Oid geometry_typid, MemoryContext mcxt)
+{
+	Oid			sendfn;
+	Oid			recvfn;
+	bool		isvarlena;
+
+	if (!OidIsValid(geometry_typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not determine the geometry type of a crimesnap argument")));
+
+	getTypeBinaryOutputInfo(geometry_typid, &sendfn, &isvarlena);
+	getTypeBinaryInputInfo(geometry_typid, &recvfn, &io->ioparam);
+	fmgr_info_cxt(sendfn, &io->send, mcxt);
+	fmgr_info_cxt(recvfn, &io->recv, mcxt);
+	io->typid = geometry_typid;
+}
+
+static void
+wkb_need(WkbReader *r, size_t n)
+{
+	if ((size_t) (r->end - r->p) < n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("truncated EWKB from the geometry type's send function")));
+}
+
+static uint32
+wkb_uint32(WkbReader *r)
+{
+	uint32		v;
+
+	wkb_need(r, 4);
+	memcpy(&v, r->p, 4);
+	r->p += 4;
+	return r->swap ? pg_bswap32(v) : v;
+}
+
+static double
+wkb_double(WkbReader *r)
+{
+	uint64		bits;
+	double		v;
+
+	wkb_need(r, 8);
+	memcpy(&bits, r->p, 8);
+	r->p += 8;
+	if (r->swap)
+		bits = pg_bswap64(bits);
+	memcpy(&v, &bits, 8);
+	return v;
+}
+
+/* Read a byte-order mark and a type word; returns the base type, sets ndims and srid. */
+static int
+wkb_header(WkbReader *r, int *ndims, int32 *srid)
+{
+	uint32		type;
+	bool		little;
+
+	wkb_need(r, 1);
+	little = (*r->p == 1);
+	r->p++;
+#ifdef WORDS_BIGENDIAN
+	r->swap = little;
+#else
+	r->swap = !little;
+#endif
+	type = wkb_uint32(r);
+	*ndims = 2 + ((type & EWKB_Z_FLAG) ? 1 : 0) + ((type & EWKB_M_FLAG) ? 1 : 0);
+	if (type & EWKB_SRID_FLAG)
+		*srid = (int32) wkb_uint32(r);
+	type &= 0x0fffffff;
+	/* ISO WKB codes: 1001 (Z), 2001 (M), 3001 (ZM). */
+	if (type >= 1000)
+	{
+		*ndims = 2 + (type / 1000 == 1 || type / 1000 == 3) + (type / 1000 >= 2);
+		type %= 1000;
+	}
+	return (int) type;
+}
+
+static void
+geom_add_point(CsGeom *g, int *cap, double x, double y)
+{
+	if (g->npoints >= *cap)
+	{
+		*cap *= 2;
+		g->points = repalloc(g->points, sizeof(CsPoint) * *cap);
+	}
+	g->points[g->npoints].x = x;
+	g->points[g->npoints].y = y;
+	g->npoints++;
+}
+
+static void
+geom_start_part(CsGeom *g, int *partcap)
+{
+	if (g->nparts + 1 >= *partcap)
+	{
+		*partcap *= 2;
+		g->partstart = repalloc(g->partstart, sizeof(int) * *partcap);
+	}
+	g->partstart[g->nparts] = g->npoints;
+	g->nparts++;
+	g->partstart[g->nparts] = g->npoints;
+}
+
+/* Read ndims ordinates; keep X and Y.  POINT EMPTY is written as NaN, NaN. */
+static void
+wkb_read_coords(WkbReader *r, int ndims, CsGeom *g, int *cap, uint32 n)
+{
+	for (uint32 i = 0; i < n; i++)
+	{
+		double		x = wkb_double(r);
+		double		y = wkb_double(r);
+
+		for (int d = 2; d < ndims; d++)
+			(void) wkb_double(r);
+		if (isnan(x) && isnan(y) && n == 1)
+			continue;
+		geom_add_point(g, cap, x, y);
+	}
+}
+
+/*
+ * Decode a point, linestring, multipoint or multilinestring.  Anything else (a polygon, a
+ * collection) is an error: crimesnap never needs to look inside one in C.
+ */
+void
+cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *g)
+{
+	bytea	   *ewkb = SendFunctionCall(&io->send, geometry);
+	WkbReader	r;
+	int			ndims;
+	int			type;
+	int			cap = 16;
+	int			partcap = 4;
+
+	r.p = (const uint8 *) VARDATA_ANY(ewkb);
+	r.end = r.p + VARSIZE_ANY_EXHDR(ewkb);
+	r.swap = false;
+
+	memset(g, 0, sizeof(*g));
+	g->points = palloc(sizeof(CsPoint) * cap);
+	g->partstart = palloc(sizeof(int) * partcap);
+	g->partstart[0] = 0;
+
+	type = wkb_header(&r, &ndims, &g->srid);
+	g->type = type;
+
+	switch (type)
+	{
+		case CS_WKB_POINT:
+			geom_start_part(g, &partcap);
+			wkb_read_coords(&r, ndims, g, &cap, 1);
+			g->partstart[g->nparts] = g->npoints;
+			if (g->npoints == 0)
+				g->nparts = 0;
+			break;
+		case CS_WKB_LINESTRING:
+			geom_start_part(g, &partcap);
+			wkb_read_coords(&r, ndims, g, &cap, wkb_uint32(&r));
+			g->partstart[g->nparts] = g->npoints;
+			break;
+		case CS_WKB_MULTIPOINT:
+		case CS_WKB_MULTILINESTRING:
+			{
+				uint32		ngeoms = wkb_uint32(&r);
+
+				for (uint32 i = 0; i < ngeoms; i++)
+				{
+					int			subdims;
+					int32		subsrid = 0;
+					int			subtype = wkb_header(&r, &subdims, &subsrid);
+
+					if (subtype != type - 3)
+						ereport(ERROR,
+								(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+								 errmsg("unexpected member type %d in a multi-geometry", subtype)));
+					geom_start_part(g, &partcap);
+					wkb_read_coords(&r, subdims, g, &cap,
+									subtype == CS_WKB_POINT ? 1 : wkb_uint32(&r));
+					g->partstart[g->nparts] = g->npoints;
+					if (g->partstart[g->nparts - 1] == g->npoints)
+						g->nparts--;	/* an empty member */
+				}
+				break;
+			}
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("crimesnap does not accept geometry type %d here", type),
+					 errhint("Pass points for addresses and crimes, and lines for streets.")));
+	}
+	pfree(ewkb);
+}
+
+/* Build a point geometry with the given SRID through PostGIS's receive function. */
+Datum
+cs_point_datum(CsGeomIO *io, double x, double y, int32 srid)
+{
+	StringInfoData buf;
+	uint32		type = CS_WKB_POINT | (srid != 0 ? EWKB_SRID_FLAG : 0);
+	uint8		order;
+
+	initStringInfo(&buf);
+#ifdef WORDS_BIGENDIAN
+	order = 0;
+#else
+	order = 1;
+#endif
+	appendBinaryStringInfo(&buf, (char *) &order, 1);
+	appendBinaryStringInfo(&buf, (char *) &type, 4);
+	if (srid != 0)
+		appendBinaryStringInfo(&buf, (char *) &srid, 4);
+	appendBinaryStringInfo(&buf, (char *) &x, 8);
+	appendBinaryStringInfo(&buf, (char *) &y, 8);
+	return ReceiveFunctionCall(&io->recv, &buf, io->ioparam, -1);
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make check: Debian packages, build (with assertions), a throwaway cluster, every suite.
+# Exits non-zero when anything fails.  KEEP=1 keeps the work directory for a post-mortem.
+set -euo pipefail
+. "$(dirname "$0")/pgenv.sh"
+
+"$CS_ROOT/test/tools/deps.sh"
+
+WORK=$(mktemp -d /tmp/crimesnap-check.XXXXXX)
+cleanup() {
+  cs_cluster_stop "$WORK"
+  if [ -n "${KEEP:-}" ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+echo "== build and install (with assertions) into $WORK/inst"
+cs_install "$WORK" assert
+echo "== start a throwaway cluster"
+cs_cluster_start "$WORK"
+echo "   PostgreSQL $(psql -XAtc 'SHOW server_version') on port $PGPORT"
+
+status=0
+echo "== pg_regress and isolation suites"
+if ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG"; then
+  status=1
+  for f in "$WORK/build/regression.diffs" "$WORK/build/output_iso/regression.diffs"; do
+    [ -f "$f" ] && cat "$f"
+  done
+fi
+
+echo "== pgTAP suites"
+cs_createdb crimesnap_tap pgtap
+if ! (cd "$WORK/build" && pg_prove -d crimesnap_tap --ext .sql test/pgtap/); then
+  status=1
+fi
+
+if [ $status -ne 0 ]; then
+  echo "crimesnap: FAILED (server log: $WORK/server.log)"
+  tail -30 "$WORK/server.log" || true
+  KEEP=${KEEP:-1}
+  exit 1
+fi
+echo "crimesnap: all suites passed"
