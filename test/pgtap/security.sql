@@ -1,8 +1,133 @@
--- The role matrix of docs/security.md.
+-- The role matrix of docs/security.md, cell by cell.  Relations and functions are found
+-- from the catalog, so objects added later are held to the same rules.
 BEGIN;
-SELECT plan(2);
-SELECT has_schema('crimesnap_api');
-SELECT ok(NOT has_schema_privilege('crimesnap_web', 'crimesnap', 'USAGE'),
-          'crimesnap_web cannot use the crimesnap schema');
+SELECT plan(31);
+SET client_min_messages = warning;
+
+-- Every privilege a role holds on an extension relation, as (role, relation, privilege).
+CREATE TEMP VIEW rel_privs AS
+SELECT r.rolname AS role, c.oid::regclass::text AS rel, p.priv
+  FROM pg_class c
+  CROSS JOIN (VALUES ('crimesnap_web'), ('crimesnap_analyst'), ('crimesnap_loader'), ('crimesnap_publisher')) r(rolname)
+  CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) p(priv)
+ WHERE c.relnamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+   AND c.relkind IN ('r', 'v', 'm', 'p')
+   AND has_table_privilege(r.rolname, c.oid, p.priv);
+
+CREATE TEMP VIEW fn_privs AS
+SELECT r.rolname AS role, f.oid::regprocedure::text AS fn
+  FROM pg_proc f
+  CROSS JOIN (VALUES ('crimesnap_web'), ('crimesnap_analyst'), ('crimesnap_loader'), ('crimesnap_publisher')) r(rolname)
+ WHERE f.pronamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+   AND has_function_privilege(r.rolname, f.oid, 'EXECUTE');
+
+-- ---- PUBLIC ----
+SELECT is((SELECT count(*) FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+            WHERE c.relnamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+              AND a.grantee = 0), 0::bigint, 'PUBLIC holds no privilege on any crimesnap relation');
+SELECT is((SELECT count(*) FROM pg_proc f, aclexplode(coalesce(f.proacl, acldefault('f', f.proowner))) a
+            WHERE f.pronamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+              AND a.grantee = 0), 0::bigint, 'PUBLIC may execute no crimesnap function');
+SELECT is((SELECT count(*) FROM pg_namespace n, aclexplode(n.nspacl) a
+            WHERE n.nspname IN ('crimesnap', 'crimesnap_api') AND a.grantee = 0), 0::bigint,
+          'PUBLIC has no USAGE on the crimesnap schemas');
+SELECT is((SELECT count(*) FROM pg_sequence s JOIN pg_class c ON c.oid = s.seqrelid,
+                  aclexplode(coalesce(c.relacl, acldefault('s', c.relowner))) a
+            WHERE c.relnamespace = 'crimesnap'::regnamespace AND a.grantee = 0), 0::bigint,
+          'PUBLIC holds no privilege on any crimesnap sequence');
+
+-- ---- crimesnap_web: crimesnap_api, and nothing else ----
+SELECT ok(has_schema_privilege('crimesnap_web', 'crimesnap_api', 'USAGE'), 'web: USAGE on crimesnap_api');
+SELECT ok(NOT has_schema_privilege('crimesnap_web', 'crimesnap', 'USAGE'), 'web: no USAGE on crimesnap');
+SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_web' AND rel NOT LIKE 'crimesnap_api.%'), 0::bigint,
+          'web: no privilege on any relation of schema crimesnap');
+SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_web' AND priv <> 'SELECT'), 0::bigint,
+          'web: read-only everywhere');
+SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'crimesnap_api'::regnamespace
+              AND c.relkind IN ('r', 'v', 'm') AND NOT has_table_privilege('crimesnap_web', c.oid, 'SELECT')),
+          0::bigint, 'web: reads every relation of crimesnap_api');
+SELECT is((SELECT count(*) FROM fn_privs WHERE role = 'crimesnap_web' AND fn NOT LIKE 'crimesnap_api.%'), 0::bigint,
+          'web: may execute no function of schema crimesnap');
+SELECT is((SELECT count(*) FROM pg_proc f WHERE f.pronamespace = 'crimesnap_api'::regnamespace
+              AND NOT has_function_privilege('crimesnap_web', f.oid, 'EXECUTE')),
+          0::bigint, 'web: may execute every function of crimesnap_api');
+
+SET ROLE crimesnap_web;
+SELECT throws_ok('SELECT * FROM crimesnap.raw_crime', '42501', NULL, 'web: reading crimesnap.raw_crime is refused');
+SELECT throws_ok('SELECT * FROM crimesnap.address', '42501', NULL, 'web: reading crimesnap.address is refused');
+SELECT throws_ok('SELECT * FROM crimesnap.published_crime', '42501', NULL, 'web: reading crimesnap.published_crime is refused');
+SELECT throws_ok('SELECT * FROM crimesnap.secret', '42501', NULL, 'web: reading crimesnap.secret is refused');
+SELECT throws_ok($$SELECT crimesnap.persistent_id('x', 'y')$$, '42501', NULL, 'web: computing persistent ids is refused');
+SELECT lives_ok('SELECT * FROM crimesnap_api.street_crime', 'web: reads crimesnap_api.street_crime');
+RESET ROLE;
+
+-- ---- crimesnap_analyst: published and aggregate data, never raw records ----
+SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_analyst' AND priv <> 'SELECT'), 0::bigint,
+          'analyst: read-only everywhere');
+SELECT is((SELECT array_agg(rel ORDER BY rel) FROM rel_privs
+            WHERE role = 'crimesnap_analyst' AND rel LIKE 'crimesnap.%'),
+          ARRAY['crimesnap.category', 'crimesnap.category_fold', 'crimesnap.force', 'crimesnap.lsoa',
+                'crimesnap.neighbourhood', 'crimesnap.offence_code', 'crimesnap.publication',
+                'crimesnap.snap_point', 'crimesnap.snap_point_change', 'crimesnap.snap_point_set',
+                'crimesnap.trend'],
+          'analyst: reads exactly the published, aggregate and reference tables of schema crimesnap');
+
+-- ---- crimesnap_loader: the input tables and the upload ----
+SELECT is((SELECT array_agg(DISTINCT rel ORDER BY rel) FROM rel_privs
+            WHERE role = 'crimesnap_loader' AND priv IN ('INSERT', 'UPDATE', 'DELETE')),
+          ARRAY['crimesnap.address', 'crimesnap.crime_upload', 'crimesnap.force', 'crimesnap.highway_class',
+                'crimesnap.lsoa', 'crimesnap.neighbourhood', 'crimesnap.offence_code',
+                'crimesnap.public_place', 'crimesnap.street'],
+          'loader: writes exactly the input tables and the upload');
+SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_loader'
+              AND rel IN ('crimesnap.raw_crime', 'crimesnap.published_crime', 'crimesnap.secret',
+                          'crimesnap.withdrawal', 'crimesnap.audit_log')), 0::bigint,
+          'loader: no access to raw records, published rows, the key, withdrawals or the audit log');
+SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_loader' AND priv IN ('TRUNCATE', 'TRIGGER', 'REFERENCES')),
+          0::bigint, 'loader: no TRUNCATE, TRIGGER or REFERENCES');
+SELECT ok((SELECT bool_and(has_function_privilege('crimesnap_loader', f, 'EXECUTE'))
+             FROM unnest(ARRAY['crimesnap.register_batch(text,date,integer,text,text,text,text,text,date,text)']::regprocedure[]) f),
+          'loader: registers batches');
+SELECT ok(NOT has_function_privilege('crimesnap_loader', 'crimesnap.publish_month(text,date,date,text)', 'EXECUTE'),
+          'loader: cannot publish');
+
+-- ---- crimesnap_publisher: reads what it controls, changes it only through the pipeline ----
+SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_publisher' AND priv <> 'SELECT'), 0::bigint,
+          'publisher: changes nothing directly; the pipeline functions do');
+SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'crimesnap'::regnamespace AND c.relkind IN ('r', 'v')
+              AND c.relname <> 'secret' AND NOT has_table_privilege('crimesnap_publisher', c.oid, 'SELECT')),
+          0::bigint, 'publisher: reads every table but the secret');
+SELECT ok((SELECT bool_and(has_function_privilege('crimesnap_publisher', f, 'EXECUTE'))
+             FROM unnest(ARRAY['crimesnap.build_snap_points(text,integer,text,boolean)',
+                               'crimesnap.audit_snap_points(integer)',
+                               'crimesnap.publish_month(text,date,date,text)',
+                               'crimesnap.roll_off(date)',
+                               'crimesnap.withdraw(text,text)',
+                               'crimesnap.withdraw_force(text,text,date)',
+                               'crimesnap.reinstate(bigint,text)']::regprocedure[]) f),
+          'publisher: builds, audits, publishes, rolls off, withdraws and reinstates');
+
+-- ---- the key ----
+SELECT is((SELECT count(*) FROM rel_privs WHERE rel = 'crimesnap.secret'), 0::bigint,
+          'no crimesnap role can read the persistent id key');
+
+-- ---- definer functions cannot be hijacked through search_path ----
+SELECT is((SELECT count(*) FROM pg_proc f
+            WHERE f.pronamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+              AND f.prosecdef
+              AND NOT EXISTS (SELECT FROM unnest(f.proconfig) c WHERE c LIKE 'search_path=pg_catalog, %pg_temp')),
+          0::bigint, 'every SECURITY DEFINER function pins search_path to pg_catalog first and pg_temp last');
+INSERT INTO crimesnap.force VALUES ('testforce', 'Test');
+INSERT INTO crimesnap.neighbourhood VALUES ('T1', 'testforce', 'T1', ST_MakeEnvelope(0, 0, 100, 100, 27700));
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.st_intersects(geometry, geometry) RETURNS boolean LANGUAGE sql AS 'SELECT false';
+SET LOCAL search_path = evil, public;
+SELECT is((SELECT count(*) FROM crimesnap.neighbourhood n
+            WHERE st_intersects(n.geom, ST_SetSRID(ST_MakePoint(50, 50), 27700))), 0::bigint,
+          'an impostor ST_Intersects first in the caller''s search_path wins unqualified calls of the caller');
+SELECT is(crimesnap.neighbourhood_at(ST_SetSRID(ST_MakePoint(50, 50), 27700)), 'T1',
+          'but crimesnap''s functions keep using PostGIS''s own');
+RESET search_path;
+
 SELECT * FROM finish();
 ROLLBACK;

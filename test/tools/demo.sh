@@ -36,7 +36,7 @@ export PGDATABASE=crimesnap_demo
 mkdir -p "$DEMO/files"
 
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -P footer=off)
-"${PSQL[@]}" -v seed="$SEED" -f "$CS_ROOT/test/tools/demo.sql"
+"${PSQL[@]}" -1 -v seed="$SEED" -f "$CS_ROOT/test/tools/demo.sql"
 
 # The generated town's uploads, one CSV per force and month, in the documented format.
 for f in northshire southshire; do
