@@ -5,6 +5,7 @@
 #   make demo / make demo-stop generate a town, publish a month, leave a cluster to look around in
 #   make bench                 crimesnap against plain PostGIS SQL, in the same run
 #   make fitzrovia             the real Fitzrovia data from ../shared, through the DBA's input tables
+#   make reference             regenerate docs/reference.md from the objects' COMMENTs
 #
 # The meta targets set up their own machine and cluster, so they must work before
 # postgresql-server-dev-15 (and with it pg_config) exists: PGXS is only included when a
@@ -15,7 +16,7 @@ EXTVERSION = 0.1.0
 
 .DEFAULT_GOAL := all
 
-META_GOALS = check demo demo-stop bench fitzrovia deps
+META_GOALS = check demo demo-stop bench fitzrovia deps reference
 .PHONY: $(META_GOALS)
 
 demo:
@@ -28,6 +29,8 @@ fitzrovia:
 	@test/tools/fitzrovia.sh
 deps:
 	@test/tools/deps.sh
+reference:
+	@test/tools/reference.sh
 
 ifneq ($(MAKECMDGOALS),)
 ifeq ($(filter-out $(META_GOALS),$(MAKECMDGOALS)),)

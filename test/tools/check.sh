@@ -34,6 +34,19 @@ if ! (cd "$WORK/build" && pg_prove -d crimesnap_tap --ext .sql test/pgtap/); the
   status=1
 fi
 
+echo "== documentation covers every SQL object"
+if ! DOCS_DB=crimesnap_tap "$CS_ROOT/test/tools/docs_check.sh" "$CS_ROOT/docs"; then
+  status=1
+fi
+psql -X -q -d crimesnap_tap -f "$CS_ROOT/test/tools/reference.sql" >"$WORK/reference.md"
+if ! diff -u "$CS_ROOT/docs/reference.md" "$WORK/reference.md" >"$WORK/reference.diff" 2>&1; then
+  head -40 "$WORK/reference.diff"
+  echo "docs/reference.md is out of date with the COMMENTs: run make reference"
+  status=1
+else
+  echo "docs/reference.md matches the catalog"
+fi
+
 if [ $status -ne 0 ]; then
   echo "crimesnap: FAILED (server log: $WORK/server.log)"
   tail -30 "$WORK/server.log" || true
