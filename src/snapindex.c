@@ -1199,9 +1199,10 @@ snapindex_get(bool need_polygons)
 		snapindex_drop();
 
 	/*
-	 * Lock the tables before reading anything: this takes in the invalidation messages
-	 * of every change committed so far, so none of them can arrive later and drop the
-	 * index we are about to validate or build.
+	 * Lock the tables before reading anything, so that no DDL can change them while
+	 * the index is validated or built.  The first lock of a transaction also takes in
+	 * pending invalidation messages; correctness does not depend on it (the
+	 * generation does), but it saves validating an index that is already known stale.
 	 */
 	for (int i = 0; i < NRELS; i++)
 		LockRelationOid(relids[i], AccessShareLock);
