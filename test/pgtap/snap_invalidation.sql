@@ -14,7 +14,7 @@ CREATE EXTENSION pgtap;
 CREATE EXTENSION crimesnap;
 
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE FUNCTION pg_temp.load(point_id bigint, x float8) RETURNS void LANGUAGE sql AS $$
   INSERT INTO crimesnap.force VALUES ('ddlshire', 'DDL Police');
@@ -62,6 +62,14 @@ GRANT SELECT ON crimesnap.snap_index_generation TO crimesnap_test_nobody;
 SET LOCAL ROLE crimesnap_test_nobody;
 SELECT throws_ok($$SELECT crimesnap.snap('SRID=27700;POINT(500500 300500)'::geometry)$$,
                  '42501', NULL, 'a role that cannot read the snap points cannot snap with the cached index');
+RESET ROLE;
+
+-- The invalidation trigger runs as the extension owner: a loader, who cannot touch the
+-- generation table itself, can still change neighbourhoods.
+SET LOCAL ROLE crimesnap_loader;
+SELECT lives_ok($$INSERT INTO crimesnap.neighbourhood (neighbourhood_id, force_id, name, geom)
+                  VALUES ('E', 'ddlshire', 'E', ST_MakeEnvelope(501000, 300000, 502000, 301000, 27700))$$,
+                'a loader changes neighbourhoods; the trigger bumps the generation as the owner');
 RESET ROLE;
 
 SELECT * FROM finish();
