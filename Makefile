@@ -49,6 +49,7 @@ OBJS = \
 	src/crimesnap.o \
 	src/geomio.o \
 	src/snappoint.o \
+	src/snapindex.o \
 	src/sanitise.o \
 	src/persistid.o
 
@@ -81,5 +82,8 @@ $(DATA_built): $(SQL_SECTIONS)
 	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
 
 $(OBJS): src/crimesnap.h
+
+# Snapping decides ties on ST_Distance's exact arithmetic: no fused multiply-add.
+src/snapindex.o: CFLAGS += -ffp-contract=off
 
 endif

@@ -40,10 +40,14 @@ typedef struct CsPoint
 #define CS_WKB_POLYGON			3
 #define CS_WKB_MULTIPOINT		4
 #define CS_WKB_MULTILINESTRING	5
+#define CS_WKB_MULTIPOLYGON		6
 
 /*
  * A decoded point, multipoint, linestring or multilinestring: its vertices in one
  * array, split into parts (one part per point or per line).  Only X and Y are kept.
+ * A polygon or multipolygon decodes to one part per ring, and polystart groups the
+ * rings into polygons (the first ring of each polygon is its shell); polystart is
+ * NULL for every other type.
  */
 typedef struct CsGeom
 {
@@ -53,6 +57,8 @@ typedef struct CsGeom
 	int			npoints;
 	int		   *partstart;		/* nparts + 1 offsets into points */
 	CsPoint    *points;
+	int			npolys;			/* polygons, for (multi)polygons only */
+	int		   *polystart;		/* npolys + 1 offsets into the parts, or NULL */
 } CsGeom;
 
 /* Cached lookups to call PostGIS's own send/receive functions for geometry. */
@@ -66,6 +72,9 @@ typedef struct CsGeomIO
 
 extern void cs_geomio_init(CsGeomIO *io, Oid geometry_typid, MemoryContext mcxt);
 extern void cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *out);
+extern void cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *out);
+extern int	cs_point_decode(CsGeomIO *io, Datum geometry, CsPoint *pt, int32 *srid,
+							bool *empty);
 extern Datum cs_point_datum(CsGeomIO *io, double x, double y, int32 srid);
 
 /* ---- sanitise.c ---- */

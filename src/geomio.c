@@ -228,6 +228,128 @@ cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *g)
 	pfree(ewkb);
 }
 
+/*
+ * Decode a polygon or multipolygon: one part per ring, grouped into polygons by
+ * polystart.  Ring vertices are kept exactly as PostGIS stores them, closing vertex
+ * included, so that a point-in-polygon test walks the same edges PostGIS walks.
+ */
+void
+cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *g)
+{
+	bytea	   *ewkb = SendFunctionCall(&io->send, geometry);
+	WkbReader	r;
+	int			ndims;
+	int			type;
+	int			cap = 64;
+	int			partcap = 8;
+	int			polycap = 4;
+	uint32		npolys = 1;
+
+	r.p = (const uint8 *) VARDATA_ANY(ewkb);
+	r.end = r.p + VARSIZE_ANY_EXHDR(ewkb);
+	r.swap = false;
+
+	memset(g, 0, sizeof(*g));
+	g->points = palloc(sizeof(CsPoint) * cap);
+	g->partstart = palloc(sizeof(int) * partcap);
+	g->partstart[0] = 0;
+	g->polystart = palloc(sizeof(int) * polycap);
+	g->polystart[0] = 0;
+
+	type = wkb_header(&r, &ndims, &g->srid);
+	g->type = type;
+	if (type != CS_WKB_POLYGON && type != CS_WKB_MULTIPOLYGON)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("crimesnap expected a polygon or multipolygon, not geometry type %d", type),
+				 errhint("Neighbourhood boundaries are stored as MultiPolygons in EPSG:27700.")));
+	if (type == CS_WKB_MULTIPOLYGON)
+		npolys = wkb_uint32(&r);
+
+	for (uint32 i = 0; i < npolys; i++)
+	{
+		int			polydims = ndims;
+		uint32		nrings;
+
+		if (type == CS_WKB_MULTIPOLYGON)
+		{
+			int32		subsrid = 0;
+
+			if (wkb_header(&r, &polydims, &subsrid) != CS_WKB_POLYGON)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+						 errmsg("unexpected member type in a multipolygon")));
+		}
+		nrings = wkb_uint32(&r);
+		if (nrings == 0)
+			continue;			/* an empty polygon contains nothing */
+		for (uint32 k = 0; k < nrings; k++)
+		{
+			uint32		npts = wkb_uint32(&r);
+
+			geom_start_part(g, &partcap);
+			for (uint32 j = 0; j < npts; j++)
+			{
+				double		x = wkb_double(&r);
+				double		y = wkb_double(&r);
+
+				for (int d = 2; d < polydims; d++)
+					(void) wkb_double(&r);
+				geom_add_point(g, &cap, x, y);
+			}
+			g->partstart[g->nparts] = g->npoints;
+		}
+		if (g->npolys + 1 >= polycap)
+		{
+			polycap *= 2;
+			g->polystart = repalloc(g->polystart, sizeof(int) * polycap);
+		}
+		g->npolys++;
+		g->polystart[g->npolys] = g->nparts;
+	}
+	pfree(ewkb);
+}
+
+/*
+ * Decode a crime location without building a CsGeom: the hot path of snapping reads
+ * one point per row.  Returns the WKB type; *pt is set only for a non-empty point.
+ */
+int
+cs_point_decode(CsGeomIO *io, Datum geometry, CsPoint *pt, int32 *srid, bool *empty)
+{
+	bytea	   *ewkb = SendFunctionCall(&io->send, geometry);
+	WkbReader	r;
+	int			ndims;
+	int			type;
+
+	r.p = (const uint8 *) VARDATA_ANY(ewkb);
+	r.end = r.p + VARSIZE_ANY_EXHDR(ewkb);
+	r.swap = false;
+	*srid = 0;
+	*empty = true;
+
+	type = wkb_header(&r, &ndims, srid);
+	if (type == CS_WKB_POINT)
+	{
+		double		x = wkb_double(&r);
+		double		y = wkb_double(&r);
+
+		/* PostGIS writes POINT EMPTY as NaN, NaN; a lone NaN is a bad coordinate. */
+		*empty = isnan(x) && isnan(y);
+		pt->x = x;
+		pt->y = y;
+	}
+	else if (type == CS_WKB_MULTIPOINT || type == CS_WKB_LINESTRING ||
+			 type == CS_WKB_POLYGON || type == CS_WKB_MULTILINESTRING ||
+			 type == CS_WKB_MULTIPOLYGON)
+	{
+		/* Only whether it is empty matters to the caller: an error names the type. */
+		*empty = (wkb_uint32(&r) == 0);
+	}
+	pfree(ewkb);
+	return type;
+}
+
 /* Build a point geometry with the given SRID through PostGIS's receive function. */
 Datum
 cs_point_datum(CsGeomIO *io, double x, double y, int32 srid)

@@ -1,10 +1,13 @@
--- Section 30: snapping a crime to its snap point.  Tests: test/sql/snap.sql,
--- test/pgtap/snap.sql.  Reference: docs/snapping.md.
+-- Section 30: snapping a crime to its snap point.  C: src/snapindex.c.  Tests:
+-- test/sql/snap.sql, test/pgtap/snap.sql, test/pgtap/snap_invalidation.sql.
+-- Reference: docs/snapping.md.
 --
 -- The rules: the chosen point belongs to the current set, lies in the crime's own
--- neighbourhood (found from the location when not given) and so in its force; ties go to
--- the lowest point id; a crime further than crimesnap.max_snap_distance from every point of
--- its neighbourhood is not mapped (NULL) and is published without a location.
+-- neighbourhood (found from the location when not given) and so in its force; the
+-- nearest by ST_Distance wins and exact ties go to the lowest point id; a crime further
+-- than crimesnap.max_snap_distance from every point of its neighbourhood is not mapped
+-- (NULL) and is published without a location.  The C functions keep a per-backend
+-- spatial index over the current set, dropped whenever the tables below change.
 
 CREATE FUNCTION crimesnap.current_snap_version()
 RETURNS integer
@@ -16,108 +19,102 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.current_snap_version() IS
   'Version of the current snap point set, or NULL before the first build.';
 
-CREATE FUNCTION crimesnap.neighbourhood_at(geom geometry)
-RETURNS text
-LANGUAGE sql STABLE STRICT
-SET search_path FROM CURRENT
-AS $fn$
-  SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-   WHERE ST_Intersects(n.geom, $1)
-   ORDER BY n.neighbourhood_id LIMIT 1
-$fn$;
-COMMENT ON FUNCTION crimesnap.neighbourhood_at(geometry) IS
-  'The neighbourhood containing a point; on a shared boundary, the lowest neighbourhood id.';
+-- ---- keeping the per-backend index fresh ----
+
+CREATE TABLE crimesnap.snap_index_generation (
+  generation bigint NOT NULL
+);
+INSERT INTO crimesnap.snap_index_generation VALUES (0);
+COMMENT ON TABLE crimesnap.snap_index_generation IS
+  'One row: a counter bumped, in the modifying transaction, by every statement that changes crimesnap.snap_point, crimesnap.snap_point_set or crimesnap.neighbourhood. A backend''s snap index is reused only by a snapshot that sees the generation it was built from.';
+COMMENT ON COLUMN crimesnap.snap_index_generation.generation IS
+  'Number of changing statements so far; only equality matters.';
+
+CREATE FUNCTION crimesnap.snap_index_invalidate()
+RETURNS trigger
+LANGUAGE C
+SECURITY DEFINER
+AS 'MODULE_PATHNAME', 'crimesnap_snap_index_invalidate';
+COMMENT ON FUNCTION crimesnap.snap_index_invalidate() IS
+  'Statement trigger: bumps crimesnap.snap_index_generation and sends a relcache invalidation of the changed table, so that every backend drops its snap index.';
+
+CREATE TRIGGER snap_index_invalidate
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crimesnap.snap_point
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.snap_index_invalidate();
+CREATE TRIGGER snap_index_invalidate
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crimesnap.snap_point_set
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.snap_index_invalidate();
+CREATE TRIGGER snap_index_invalidate
+  AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON crimesnap.neighbourhood
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.snap_index_invalidate();
+COMMENT ON TRIGGER snap_index_invalidate ON crimesnap.snap_point IS
+  'Drops every backend''s snap index when snap points change.';
+COMMENT ON TRIGGER snap_index_invalidate ON crimesnap.snap_point_set IS
+  'Drops every backend''s snap index when the current set changes.';
+COMMENT ON TRIGGER snap_index_invalidate ON crimesnap.neighbourhood IS
+  'Drops every backend''s snap index (and its cached boundaries) when neighbourhoods change.';
+
+CREATE FUNCTION crimesnap.snap_index_stats(build boolean DEFAULT false)
+RETURNS TABLE (built boolean, snap_version integer, generation bigint, points bigint,
+               neighbourhoods integer, index_bytes bigint, build_ms double precision,
+               boundaries_loaded boolean, boundary_vertices bigint, boundary_bytes bigint,
+               boundary_build_ms double precision, total_bytes bigint, builds bigint,
+               invalidations bigint)
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'crimesnap_snap_index_stats';
+COMMENT ON FUNCTION crimesnap.snap_index_stats(boolean) IS
+  'This backend''s snap index: set version, points, memory (bytes allocated by its memory contexts), build times, and how often it was built and invalidated. build => true builds it (with the boundaries) first.';
+
+CREATE FUNCTION crimesnap.snap_index_reset()
+RETURNS void
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'crimesnap_snap_index_reset';
+COMMENT ON FUNCTION crimesnap.snap_index_reset() IS
+  'Drops this backend''s snap index now; the next snapping call rebuilds it. Never needed for correctness.';
+
+-- ---- locations ----
 
 CREATE FUNCTION crimesnap.check_crime_location(geom geometry)
 RETURNS void
-LANGUAGE plpgsql IMMUTABLE STRICT
-SET search_path FROM CURRENT
-AS $fn$
-BEGIN
-  IF ST_SRID(geom) <> 27700 THEN
-    RAISE EXCEPTION 'crime location has SRID %, not 27700', ST_SRID(geom)
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Transform it first: ST_Transform(geom, 27700).';
-  END IF;
-  IF GeometryType(geom) <> 'POINT' THEN
-    RAISE EXCEPTION 'crime location is a %, not a point', lower(GeometryType(geom))
-      USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF ST_IsEmpty(geom) OR NOT (ST_X(geom) BETWEEN -1e7 AND 1e7) OR NOT (ST_Y(geom) BETWEEN -1e7 AND 1e7)
-     OR ST_X(geom) = 'NaN'::float8 OR ST_Y(geom) = 'NaN'::float8 THEN
-    RAISE EXCEPTION 'crime location % has no usable coordinates', ST_AsText(geom)
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'A crime without a location is published as such: pass NULL, not an empty or infinite point.';
-  END IF;
-END
-$fn$;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_check_crime_location';
 COMMENT ON FUNCTION crimesnap.check_crime_location(geometry) IS
-  'Raises a clear error for a crime location crimesnap cannot snap: wrong SRID, not a point, empty, NaN or infinite.';
+  'Raises a clear error for a crime location crimesnap cannot snap: SRID other than 27700, not a point, empty, NaN or infinite. The message never shows the coordinates.';
+
+CREATE FUNCTION crimesnap.neighbourhood_at(geom geometry)
+RETURNS text
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'crimesnap_neighbourhood_at';
+COMMENT ON FUNCTION crimesnap.neighbourhood_at(geometry) IS
+  'The neighbourhood containing a crime location (boundary included); on a shared boundary, the lowest neighbourhood id in byte order (COLLATE "C"). NULL outside every neighbourhood. Errors as crimesnap.check_crime_location.';
+
+-- ---- snapping ----
 
 CREATE FUNCTION crimesnap.snap(geom geometry, neighbourhood text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE plpgsql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  nb text := neighbourhood;
-  v integer := crimesnap.current_snap_version();
-  pid bigint;
-BEGIN
-  IF geom IS NULL THEN
-    RETURN NULL;
-  END IF;
-  PERFORM crimesnap.check_crime_location(geom);
-  IF v IS NULL THEN
-    RAISE EXCEPTION 'there is no current snap point set'
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Build one with crimesnap.build_snap_points().';
-  END IF;
-  IF nb IS NULL THEN
-    nb := crimesnap.neighbourhood_at(geom);
-    IF nb IS NULL THEN
-      RAISE EXCEPTION 'crime location % is outside every neighbourhood', ST_AsText(geom)
-        USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'Check the coordinates are British National Grid eastings and northings of this force''s area.';
-    END IF;
-  ELSIF NOT EXISTS (SELECT FROM crimesnap.neighbourhood n WHERE n.neighbourhood_id = nb) THEN
-    RAISE EXCEPTION 'neighbourhood "%" does not exist', nb
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'See crimesnap.neighbourhood for the loaded neighbourhoods.';
-  END IF;
-  SELECT p.point_id INTO pid
-    FROM crimesnap.snap_point p
-   WHERE p.version = v AND p.neighbourhood_id = nb
-     AND ST_DWithin(p.geom, snap.geom, crimesnap.setting('max_snap_distance')::float8)
-   ORDER BY p.geom <-> snap.geom, p.point_id
-   LIMIT 1;
-  RETURN pid;
-END
-$fn$;
+LANGUAGE C STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'crimesnap_snap';
 COMMENT ON FUNCTION crimesnap.snap(geometry, text) IS
-  'Snap point id for one crime location: the nearest point of the current set inside its neighbourhood (given, or found from the location). NULL when none is within crimesnap.max_snap_distance.';
+  'Snap point id for one crime location: the nearest point of the current set inside its neighbourhood (given, or found from the location), ties to the lowest id. NULL for a NULL location, or when no point of the neighbourhood is within crimesnap.max_snap_distance.';
 
 CREATE FUNCTION crimesnap.snap_many(ids bigint[], geoms geometry[], neighbourhoods text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, point_id bigint, distance double precision)
-LANGUAGE plpgsql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-BEGIN
-  IF pg_catalog.cardinality(ids) <> pg_catalog.cardinality(geoms)
-     OR (neighbourhoods IS NOT NULL AND pg_catalog.cardinality(neighbourhoods) <> pg_catalog.cardinality(ids)) THEN
-    RAISE EXCEPTION 'snap_many needs arrays of one length'
-      USING ERRCODE = 'array_subscript_error',
-            DETAIL = pg_catalog.format('%s ids, %s geometries, %s neighbourhoods.',
-                     pg_catalog.cardinality(ids), pg_catalog.cardinality(geoms), pg_catalog.cardinality(neighbourhoods));
-  END IF;
-  RETURN QUERY
-  SELECT u.id, p.point_id, ST_Distance(p.geom, u.geom)
-    FROM unnest(ids, geoms, coalesce(neighbourhoods, pg_catalog.array_fill(NULL::text, ARRAY[pg_catalog.cardinality(ids)])))
-         AS u(id, geom, nb)
-    LEFT JOIN crimesnap.snap_point p
-      ON p.version = crimesnap.current_snap_version()
-     AND p.point_id = crimesnap.snap(u.geom, u.nb);
-END
-$fn$;
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000
+AS 'MODULE_PATHNAME', 'crimesnap_snap_many';
 COMMENT ON FUNCTION crimesnap.snap_many(bigint[], geometry[], text[]) IS
-  'Set-based snapping: one (id, point_id, distance) row per input; point_id is NULL for a crime without a location or beyond crimesnap.max_snap_distance.';
+  'Set-based snapping, the same rules as crimesnap.snap: one (id, point_id, distance) row per input, in input order; point_id and distance are NULL for a crime without a location or beyond crimesnap.max_snap_distance. A NULL neighbourhood (or array) means: find it from the location. A bad location fails the batch, naming the crime id.';
+
+CREATE FUNCTION crimesnap.snap_detail(ids bigint[], geoms geometry[], neighbourhoods text[] DEFAULT NULL,
+                                      reject_bad boolean DEFAULT false)
+RETURNS TABLE (id bigint, point_id bigint, neighbourhood_id text, distance double precision,
+               outcome text, reason text)
+LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000
+AS 'MODULE_PATHNAME', 'crimesnap_snap_detail';
+COMMENT ON FUNCTION crimesnap.snap_detail(bigint[], geometry[], text[], boolean) IS
+  'crimesnap.snap_many with the reasons: outcome is mapped, not mapped (published without a location; reason says why) or rejected (reject_bad => true only: a bad location comes back as a row with its reason instead of failing the batch). neighbourhood_id is the one snapped within.';
+
+GRANT SELECT ON crimesnap.snap_index_generation TO crimesnap_publisher;
+GRANT EXECUTE ON FUNCTION crimesnap.snap_detail(bigint[], geometry[], text[], boolean),
+                          crimesnap.snap_index_stats(boolean),
+                          crimesnap.snap_index_reset()
+  TO crimesnap_publisher;
