@@ -34,6 +34,7 @@ CREATE FUNCTION crimesnap.snap_index_invalidate()
 RETURNS trigger
 LANGUAGE C
 SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'crimesnap_snap_index_invalidate';
 COMMENT ON FUNCTION crimesnap.snap_index_invalidate() IS
   'Statement trigger: bumps crimesnap.snap_index_generation and sends a relcache invalidation of the changed table, so that every backend drops its snap index.';

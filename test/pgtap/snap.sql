@@ -3,22 +3,13 @@
 -- lowest id in byte order; ORDER BY ST_Distance, point_id within it), on 100,000+
 -- random crimes over the demo town and as many over the real Fitzrovia data, plus
 -- crimes exactly on neighbourhood boundaries and vertices and crimes with exact ties.
---
--- The fixtures commit, so this suite works in a database of its own, dropped at the end.
 \set ON_ERROR_STOP 1
+BEGIN;
 SET client_min_messages = warning;
-SELECT current_database() AS tap_db \gset
-DROP DATABASE IF EXISTS crimesnap_tap_snap;
-CREATE DATABASE crimesnap_tap_snap;
-\c crimesnap_tap_snap
-SET client_min_messages = warning;
-CREATE EXTENSION postgis;
-CREATE EXTENSION pgtap;
-CREATE EXTENSION crimesnap;
 
--- The Fitzrovia data: $CRIMESNAP_FITZROVIA, else ../shared/data/fitzrovia from here, else
--- the workplace's /work/shared copy.  Absent everywhere: its tests are skipped.
-\set fitz_dir `for d in "${CRIMESNAP_FITZROVIA:-}" ../shared/data/fitzrovia /work/shared/data/fitzrovia; do if [ -n "$d" ] && [ -f "$d/streets_bng.csv" ]; then cd "$d" && pwd; exit 0; fi; done; echo`
+-- The Fitzrovia data: $CRIMESNAP_FITZROVIA (make check sets it when ../shared/data/fitzrovia
+-- exists beside the checkout).  Absent: its tests are skipped, and say so.
+\set fitz_dir `d="${CRIMESNAP_FITZROVIA:-}"; if [ -n "$d" ] && [ -f "$d/streets_bng.csv" ]; then cd "$d" && pwd; fi`
 SELECT :'fitz_dir' <> '' AS have_fitz \gset
 \setenv CRIMESNAP_FITZROVIA :fitz_dir
 
@@ -29,7 +20,6 @@ SELECT :'fitz_dir' <> '' AS have_fitz \gset
 SET client_min_messages = warning;
 SELECT crimesnap.build_snap_points() AS v \gset
 
-BEGIN;
 SELECT plan(18);
 SELECT setseed(0.4242);
 
@@ -220,6 +210,3 @@ SELECT cmp_ok((SELECT count(*) FROM cs), '=', (SELECT count(*) FROM q), 'one sna
 
 SELECT * FROM finish();
 ROLLBACK;
-
-\c :tap_db
-DROP DATABASE crimesnap_tap_snap;

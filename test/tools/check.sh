@@ -19,6 +19,14 @@ echo "== start a throwaway cluster"
 cs_cluster_start "$WORK"
 echo "   PostgreSQL $(psql -XAtc 'SHOW server_version') on port $PGPORT"
 
+# The real Fitzrovia data, when it sits beside the checkout: the suites that use it skip,
+# and say so, without it.
+if [ -z "${CRIMESNAP_FITZROVIA:-}" ] && [ -f "$CS_ROOT/../shared/data/fitzrovia/streets_bng.csv" ]; then
+  CRIMESNAP_FITZROVIA=$(cd "$CS_ROOT/../shared/data/fitzrovia" && pwd)
+fi
+export CRIMESNAP_FITZROVIA=${CRIMESNAP_FITZROVIA:-}
+echo "   Fitzrovia data: ${CRIMESNAP_FITZROVIA:-not found; its tests will be skipped}"
+
 status=0
 echo "== pg_regress and isolation suites"
 if ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG"; then
