@@ -47,6 +47,7 @@ OBJS = \
 	src/geomio.o \
 	src/snappoint.o \
 	src/sanitise.o \
+	src/screen.o \
 	src/persistid.o
 
 # The install script is built from one section per subsystem (sql/install/NN-topic.sql),

@@ -22,7 +22,7 @@ SELECT CASE WHEN count(*) = 0 THEN 'clean' ELSE count(*) || ' violations' END AS
 
 \echo '== 8. A few published rows, as the web role sees them'
 SET ROLE crimesnap_web;
-SELECT month, category, location, round(latitude::numeric, 5) AS latitude,
+SELECT month, category, street_name, round(latitude::numeric, 5) AS latitude,
        round(longitude::numeric, 5) AS longitude, lsoa_code, left(coalesce(persistent_id, ''), 12) AS persistent_id
   FROM crimesnap_api.street_crime ORDER BY id LIMIT 5;
 RESET ROLE;
