@@ -568,7 +568,7 @@ BEGIN
                                                              (SELECT count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
            WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
            WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
-           WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', c.committed, pg_catalog.to_char(m, 'YYYY-MM'))
+           WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
            WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
                                                                coalesce(nullif(btrim(c.easting), ''), 'empty'),
                                                                coalesce(nullif(btrim(c.northing), ''), 'empty'))

@@ -505,7 +505,8 @@ BEGIN
   -- Timing: never before month end + min_age_days, and off the map once newer months are on.
   RETURN QUERY
   SELECT p.force_id, p.month, 'published too early'::text, NULL::bigint,
-         pg_catalog.format('published as of %s; the month may be published from %s', p.reference_date, crimesnap.publishable_from(p.month))
+         pg_catalog.format('published as of %s; the month may be published from %s', pg_catalog.to_char(p.reference_date, 'YYYY-MM-DD'),
+                           pg_catalog.to_char(crimesnap.publishable_from(p.month), 'YYYY-MM-DD'))
     FROM crimesnap.publication p
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
      AND p.reference_date < crimesnap.publishable_from(p.month);
@@ -556,11 +557,11 @@ BEGIN
   END IF;
   opens := crimesnap.publishable_from(m);
   IF reference_date < opens THEN
-    RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), opens
+    RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), pg_catalog.to_char(opens, 'YYYY-MM-DD')
       USING ERRCODE = 'object_not_in_prerequisite_state',
             DETAIL = pg_catalog.format('crimesnap.min_age_days is %s: a month is published no sooner than that many days after it ends, and %s is %s days too early.',
-                                       crimesnap.setting('min_age_days'), reference_date, opens - reference_date),
-            HINT = pg_catalog.format('Publish it on or after %s.', opens);
+                                       crimesnap.setting('min_age_days'), pg_catalog.to_char(reference_date, 'YYYY-MM-DD'), opens - reference_date),
+            HINT = pg_catalog.format('Publish it on or after %s.', pg_catalog.to_char(opens, 'YYYY-MM-DD'));
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.category c WHERE c.scheme = category_scheme) THEN
     RAISE EXCEPTION 'category scheme "%" does not exist', category_scheme
@@ -736,9 +737,9 @@ BEGIN
   SELECT w.withdrawal_id INTO wid FROM crimesnap.withdrawal w
    WHERE w.scope = 'record' AND w.persistent_id = withdraw.persistent_id AND w.reinstated_at IS NULL;
   IF FOUND THEN
-    RAISE EXCEPTION 'record % is already withdrawn', withdraw.persistent_id
+    RAISE EXCEPTION 'the record is already withdrawn, by withdrawal %', wid
       USING ERRCODE = 'duplicate_object',
-            HINT = pg_catalog.format('See withdrawal %s in crimesnap.withdrawal.', wid);
+            HINT = 'See crimesnap.withdrawal; reinstate it first to withdraw it again.';
   END IF;
   INSERT INTO crimesnap.withdrawal (scope, force_id, persistent_id, reason)
   VALUES ('record', f, withdraw.persistent_id, reason) RETURNING withdrawal_id INTO wid;
@@ -878,7 +879,7 @@ BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(w.force_id));
   END IF;
   UPDATE crimesnap.withdrawal x
-     SET reinstated_by = SESSION_USER, reinstated_at = pg_catalog.now(), reinstate_reason = reason
+     SET reinstated_by = SESSION_USER, reinstated_at = pg_catalog.now(), reinstate_reason = reinstate.reason
    WHERE x.withdrawal_id = reinstate.withdrawal_id AND x.reinstated_at IS NULL
   RETURNING x.* INTO w;
   IF NOT FOUND THEN
