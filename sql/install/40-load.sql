@@ -439,6 +439,7 @@ DECLARE
   n_loaded integer;
   n_rejected integer;
   missing text;
+  id_key bytea;
 BEGIN
   IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
     RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -505,6 +506,7 @@ BEGIN
          crimesnap.screen_context(c.context) AS context_finding,
          crimesnap.screen_context(c.outcome) AS outcome_finding
     FROM claimed c;
+  ANALYZE pg_temp.cs_upload;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
   SELECT u.*, loc.geom, loc.neighbourhood_id,
@@ -539,6 +541,8 @@ BEGIN
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
                           THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true;
+  -- Temporary tables have no statistics until analysed, and the plans below join them.
+  ANALYZE pg_temp.cs_checked;
 
   -- A reference already live from an earlier batch is being resubmitted: the new row wins,
   -- and keeps the persistent id, which depends on force and reference only.
@@ -547,10 +551,11 @@ BEGIN
    WHERE c.reason_code IS NULL AND r.superseded_by_batch IS NULL
      AND r.force_id = register_batch.force AND r.crime_ref = c.ref;
 
+  SELECT s.value INTO id_key FROM crimesnap.secret s WHERE s.name = 'persistent_id_key';
   INSERT INTO crimesnap.raw_crime
     (batch_id, force_id, crime_ref, persistent_id, month, offence_code, committed_on, geom,
      neighbourhood_id, outcome, context)
-  SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id(register_batch.force, c.ref),
+  SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref),
          m, c.code, c.committed, c.geom, c.neighbourhood_id,
          nullif(btrim(c.outcome), ''), nullif(btrim(c.context), '')
     FROM pg_temp.cs_checked c

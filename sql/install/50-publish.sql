@@ -32,13 +32,25 @@ COMMENT ON COLUMN crimesnap.secret.value IS 'Secret value.';
 INSERT INTO crimesnap.secret VALUES ('persistent_id_key', crimesnap.random_key());
 SELECT pg_catalog.pg_extension_config_dump('crimesnap.secret', '');
 
+-- The message is force and reference joined by '|', which no force_id contains, so that
+-- no two (force, reference) pairs share a message.
+CREATE FUNCTION crimesnap.persistent_id_with_key(key bytea, force text, crime_ref text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT crimesnap.hmac_sha256_hex($1, $2 || '|' || $3)
+$fn$;
+COMMENT ON FUNCTION crimesnap.persistent_id_with_key(bytea, text, text) IS
+  'Persistent id of a crime under a given key. Internal: crimesnap.persistent_id() supplies the secret key; loading calls this with the key fetched once per batch.';
+
 CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text)
 RETURNS text
 LANGUAGE sql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT crimesnap.hmac_sha256_hex(s.value, $1 || '|' || $2)
+  SELECT crimesnap.persistent_id_with_key(s.value, $1, $2)
     FROM crimesnap.secret s WHERE s.name = 'persistent_id_key'
 $fn$;
 COMMENT ON FUNCTION crimesnap.persistent_id(text, text) IS
@@ -386,23 +398,26 @@ DECLARE
   n integer := crimesnap.setting('street_level_months')::integer;
 BEGIN
   -- Published locations: a street name or a class of place, never a house number, a
-  -- building's name or a postcode.
+  -- building's name or a postcode.  The LSOA published is the point's: the LSOA it lies in.
+  -- Both are properties of the point, so each point used is checked once.
   RETURN QUERY
-  SELECT c.force_id, c.month, 'location label'::text, c.id,
-         pg_catalog.format('snap point %s "%s": %s', p.point_id, p.label, crimesnap.location_label_problem(p.label))
-    FROM crimesnap.published_crime c
-    JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
-   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
-     AND crimesnap.location_label_problem(p.label) IS NOT NULL;
-
-  -- The LSOA published is the point's: it must be the LSOA the point lies in.
-  RETURN QUERY
-  SELECT c.force_id, c.month, 'lsoa is not the point''s'::text, c.id,
-         pg_catalog.format('snap point %s is published with LSOA %s, which does not contain it', p.point_id, coalesce(p.lsoa_code, 'NULL'))
-    FROM crimesnap.published_crime c
-    JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
-   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
-     AND NOT EXISTS (SELECT FROM crimesnap.lsoa l WHERE l.lsoa_code = p.lsoa_code AND ST_Intersects(l.geom, p.geom));
+  WITH used AS (
+    SELECT DISTINCT c.snap_version, c.point_id FROM crimesnap.published_crime c
+     WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m) AND c.point_id IS NOT NULL
+  ), bad AS (
+    SELECT p.version, p.point_id, 'location label'::text AS violation,
+           pg_catalog.format('snap point %s "%s": %s', p.point_id, p.label, crimesnap.location_label_problem(p.label)) AS detail
+      FROM used u JOIN crimesnap.snap_point p ON p.version = u.snap_version AND p.point_id = u.point_id
+     WHERE crimesnap.location_label_problem(p.label) IS NOT NULL
+    UNION ALL
+    SELECT p.version, p.point_id, 'lsoa is not the point''s',
+           pg_catalog.format('snap point %s is published with LSOA %s, which does not contain it', p.point_id, coalesce(p.lsoa_code, 'NULL'))
+      FROM used u JOIN crimesnap.snap_point p ON p.version = u.snap_version AND p.point_id = u.point_id
+     WHERE NOT EXISTS (SELECT FROM crimesnap.lsoa l WHERE l.lsoa_code = p.lsoa_code AND ST_Intersects(l.geom, p.geom))
+  )
+  SELECT c.force_id, c.month, b.violation, c.id, b.detail
+    FROM bad b JOIN crimesnap.published_crime c ON c.snap_version = b.version AND c.point_id = b.point_id
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m);
 
   -- A crime is snapped inside its own neighbourhood, and so its own force.
   RETURN QUERY
@@ -623,10 +638,10 @@ BEGIN
      AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
-  SELECT count(*) INTO n_withheld
+  ANALYZE pg_temp.cs_live;
+  SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
-   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL
-     AND NOT EXISTS (SELECT FROM pg_temp.cs_live l WHERE l.crime_id = r.crime_id);
+   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
 
   SELECT pg_catalog.array_agg(l.crime_id ORDER BY l.crime_id), pg_catalog.array_agg(l.geom ORDER BY l.crime_id),
          pg_catalog.array_agg(l.neighbourhood_id ORDER BY l.crime_id)

@@ -216,8 +216,8 @@ SELECT x.force, x.month, x.status, x.category, c.name AS category_name,
          GROUP BY 1, 2, 3, 4
         UNION ALL
         SELECT t.force_id, pg_catalog.to_char(t.month, 'YYYY-MM'), 'rolled-off', t.category,
-               pg_catalog.sum(t.crimes) FILTER (WHERE t.lsoa_code IS NOT NULL),
-               pg_catalog.sum(t.crimes) FILTER (WHERE t.lsoa_code IS NULL)
+               coalesce(pg_catalog.sum(t.crimes) FILTER (WHERE t.lsoa_code IS NOT NULL), 0),
+               coalesce(pg_catalog.sum(t.crimes) FILTER (WHERE t.lsoa_code IS NULL), 0)
           FROM crimesnap.trend t
          GROUP BY 1, 2, 3, 4) x
   JOIN crimesnap.publication p ON p.force_id = x.force AND pg_catalog.to_char(p.month, 'YYYY-MM') = x.month
@@ -229,8 +229,8 @@ COMMENT ON COLUMN crimesnap_api.month_totals.month IS 'YYYY-MM.';
 COMMENT ON COLUMN crimesnap_api.month_totals.status IS 'street-level or rolled-off.';
 COMMENT ON COLUMN crimesnap_api.month_totals.category IS 'Category slug.';
 COMMENT ON COLUMN crimesnap_api.month_totals.category_name IS 'Category name.';
-COMMENT ON COLUMN crimesnap_api.month_totals.mapped IS 'Records at a snap point (a NULL is none).';
-COMMENT ON COLUMN crimesnap_api.month_totals.no_location IS 'Records without a location (a NULL is none).';
+COMMENT ON COLUMN crimesnap_api.month_totals.mapped IS 'Records at a snap point.';
+COMMENT ON COLUMN crimesnap_api.month_totals.no_location IS 'Records without a location.';
 COMMENT ON COLUMN crimesnap_api.month_totals.crimes IS 'All records of the category.';
 
 -- ---- arguments ----
