@@ -16,6 +16,10 @@ EXTVERSION = 0.1.0
 .DEFAULT_GOAL := all
 
 META_GOALS = check demo demo-stop bench fitzrovia deps
+
+# The real Fitzrovia data beside the checkout; the tests that need it skip, saying so,
+# when it is not there.
+export CRIMESNAP_FITZROVIA ?= $(abspath $(CURDIR)/../shared/data/fitzrovia)
 .PHONY: $(META_GOALS)
 
 demo:
