@@ -168,7 +168,7 @@ shape_at(const ScreenText *t, const ScreenToken *k, int off, const char *shape)
 static bool
 upper_in(unsigned char c, const char *set)
 {
-	return strchr(set, CS_TOUPPER(c)) != NULL;
+	return c != '\0' && strchr(set, CS_TOUPPER(c)) != NULL;
 }
 
 /* ---- email addresses ---- */
