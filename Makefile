@@ -51,6 +51,7 @@ OBJS = \
 	src/snappoint.o \
 	src/snapindex.o \
 	src/sanitise.o \
+	src/screen.o \
 	src/persistid.o
 
 # The install script is built from one section per subsystem (sql/install/NN-topic.sql),

@@ -7,7 +7,8 @@
  *	  geomio.c      crossing into PostGIS through the geometry type's binary I/O (EWKB)
  *	  snappoint.c   the snapping aggregate that places a street's snap point
  *	  snapindex.c   the cached spatial index over snap points, and snap()
- *	  sanitise.c    street-name normalisation and context screening
+ *	  sanitise.c    street-name normalisation
+ *	  screen.c      context screening: personal data in a force's free text
  *	  persistid.c   keyed HMAC-SHA256 for persistent ids
  */
 #ifndef CRIMESNAP_H
@@ -79,5 +80,8 @@ extern Datum cs_point_datum(CsGeomIO *io, double x, double y, int32 srid);
 
 /* ---- sanitise.c ---- */
 extern char *cs_normalise_street_name(const char *name, int len);
+
+/* ---- screen.c ---- */
+extern const char *cs_screen_context(const char *text, int len);
 
 #endif							/* CRIMESNAP_H */

@@ -65,73 +65,171 @@ SELECT pg_catalog.pg_extension_config_dump('crimesnap.category_fold', '');
 
 CREATE TABLE crimesnap.offence_code (
   force_id     text REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
-  offence_code text NOT NULL,
+  offence_code text NOT NULL CHECK (offence_code = upper(btrim(offence_code)) AND offence_code <> ''),
   slug         text NOT NULL,
   description  text NOT NULL,
+  sensitive    boolean NOT NULL DEFAULT false,
   scheme       text NOT NULL DEFAULT 'police.uk' CHECK (scheme = 'police.uk'),
   FOREIGN KEY (scheme, slug) REFERENCES crimesnap.category,
-  UNIQUE NULLS NOT DISTINCT (force_id, offence_code)
+  UNIQUE NULLS NOT DISTINCT (force_id, offence_code),
+  -- A sensitive offence never gets a category of its own, whatever categories are added
+  -- later: it folds into one of the two broadest, as the CrimeMapper categories did.
+  CONSTRAINT sensitive_offences_fold_broad
+    CHECK (NOT sensitive OR slug IN ('violent-crime', 'other-crime')),
+  CONSTRAINT asb_is_asb
+    CHECK ((offence_code = 'ASB') = (slug = 'anti-social-behaviour'))
 );
 COMMENT ON TABLE crimesnap.offence_code IS
-  'Maps Home Office offence classification codes (force_id NULL) and forces'' own codes (force_id set) to police.uk categories. Sensitive offences fold into broad categories here.';
+  'Maps Home Office offence classification codes (force_id NULL) and forces'' own codes (force_id set) to police.uk categories. A force''s own code wins over a Home Office code of the same spelling. Sensitive offences fold into broad categories here; see docs/loading.md.';
 COMMENT ON COLUMN crimesnap.offence_code.force_id IS 'NULL for a Home Office code that holds for every force; a force for its own code.';
-COMMENT ON COLUMN crimesnap.offence_code.offence_code IS 'The code as uploaded (compared in upper case, spaces trimmed). ASB is always anti-social behaviour.';
+COMMENT ON COLUMN crimesnap.offence_code.offence_code IS 'The code in upper case without surrounding spaces; uploads are compared the same way. ASB is always anti-social behaviour.';
 COMMENT ON COLUMN crimesnap.offence_code.slug IS 'police.uk category.';
 COMMENT ON COLUMN crimesnap.offence_code.description IS 'What the code covers.';
+COMMENT ON COLUMN crimesnap.offence_code.sensitive IS 'true for offences whose own category could point at a victim (sexual offences, offences against children, domestic abuse): they may only map to violent-crime or other-crime.';
 COMMENT ON COLUMN crimesnap.offence_code.scheme IS 'Always police.uk: other schemes fold from it through crimesnap.category_fold.';
-INSERT INTO crimesnap.offence_code (offence_code, slug, description) VALUES
-  ('ASB', 'anti-social-behaviour', 'Anti-social behaviour incident'),
-  -- Violence and sexual offences: homicide, violence with and without injury, all sexual
-  -- offences.  Sexual offences are never published under a category of their own.
-  ('1',   'violent-crime', 'Murder'),
-  ('2',   'violent-crime', 'Attempted murder'),
-  ('4.1', 'violent-crime', 'Manslaughter'),
-  ('5A',  'violent-crime', 'Wounding with intent to do grievous bodily harm'),
-  ('8N',  'violent-crime', 'Assault with injury'),
-  ('8L',  'violent-crime', 'Harassment'),
-  ('8M',  'violent-crime', 'Stalking'),
-  ('105A','violent-crime', 'Assault without injury'),
-  ('19C', 'violent-crime', 'Rape of a female aged 16 and over'),
-  ('17A', 'violent-crime', 'Sexual assault on a male aged 13 and over'),
-  ('20A', 'violent-crime', 'Sexual assault on a female aged 13 and over'),
-  ('22B', 'violent-crime', 'Sexual activity involving a child under 16'),
-  ('28A', 'burglary', 'Burglary in a dwelling'),
-  ('28B', 'burglary', 'Attempted burglary in a dwelling'),
-  ('29',  'burglary', 'Aggravated burglary in a dwelling'),
-  ('30A', 'burglary', 'Burglary in a building other than a dwelling'),
-  ('31',  'burglary', 'Aggravated burglary in a building other than a dwelling'),
-  ('34A', 'robbery', 'Robbery of business property'),
-  ('34B', 'robbery', 'Robbery of personal property'),
-  ('37.2','vehicle-crime', 'Aggravated vehicle taking'),
-  ('45',  'vehicle-crime', 'Theft from a vehicle'),
-  ('48',  'vehicle-crime', 'Theft or unauthorised taking of a motor vehicle'),
-  ('126', 'vehicle-crime', 'Interfering with a motor vehicle'),
-  ('44',  'bicycle-theft', 'Theft or unauthorised taking of a pedal cycle'),
-  ('46',  'shoplifting', 'Shoplifting'),
-  ('39',  'theft-from-the-person', 'Theft from the person'),
-  ('40',  'other-theft', 'Theft in a dwelling other than from an automatic machine or meter'),
-  ('41',  'other-theft', 'Theft by an employee'),
-  ('43',  'other-theft', 'Theft from an automatic machine or meter'),
-  ('49',  'other-theft', 'Other theft'),
-  ('54',  'other-theft', 'Handling stolen goods'),
-  ('56A', 'criminal-damage-arson', 'Arson endangering life'),
-  ('56B', 'criminal-damage-arson', 'Arson not endangering life'),
-  ('58A', 'criminal-damage-arson', 'Criminal damage to a dwelling'),
-  ('58B', 'criminal-damage-arson', 'Criminal damage to a building other than a dwelling'),
-  ('58C', 'criminal-damage-arson', 'Criminal damage to a vehicle'),
-  ('58D', 'criminal-damage-arson', 'Other criminal damage'),
-  ('92A', 'drugs', 'Trafficking in controlled drugs'),
-  ('92D', 'drugs', 'Possession of controlled drugs (excluding cannabis)'),
-  ('92E', 'drugs', 'Possession of controlled drugs (cannabis)'),
-  ('10A', 'possession-of-weapons', 'Possession of firearms with intent'),
-  ('10C', 'possession-of-weapons', 'Possession of an article with a blade or point'),
-  ('10D', 'possession-of-weapons', 'Possession of other weapons'),
-  ('9A',  'public-order', 'Public fear, alarm or distress'),
-  ('62A', 'public-order', 'Violent disorder'),
-  ('66',  'public-order', 'Other offences against the state or public order'),
-  ('99',  'other-crime', 'Other notifiable offences'),
-  ('38',  'other-crime', 'Profiting from or concealing knowledge of the proceeds of crime'),
-  ('81',  'other-crime', 'Other firearms offences');
+-- The Home Office codes as the Counting Rules number them.  Forces check this list against
+-- the Counting Rules of the year they publish, and add their own codes with force_id set.
+INSERT INTO crimesnap.offence_code (offence_code, slug, sensitive, description) VALUES
+  ('ASB',  'anti-social-behaviour', false, 'Anti-social behaviour incident'),
+  -- Violence against the person
+  ('1',    'violent-crime', false, 'Murder'),
+  ('2',    'violent-crime', false, 'Attempted murder'),
+  ('3A',   'violent-crime', false, 'Conspiracy to murder'),
+  ('3B',   'violent-crime', false, 'Threats to kill'),
+  ('4.1',  'violent-crime', false, 'Manslaughter'),
+  ('4.2',  'violent-crime', true,  'Infanticide'),
+  ('4.3',  'violent-crime', true,  'Intentional destruction of a viable unborn child'),
+  ('4.4',  'violent-crime', false, 'Causing death by dangerous driving'),
+  ('4.6',  'violent-crime', false, 'Causing death by careless driving when under the influence of drink or drugs'),
+  ('4.7',  'violent-crime', true,  'Causing or allowing the death of a child or vulnerable person'),
+  ('4.8',  'violent-crime', false, 'Causing death by careless or inconsiderate driving'),
+  ('4.9',  'violent-crime', false, 'Causing death by driving: unlicensed, disqualified or uninsured drivers'),
+  ('4.10', 'violent-crime', false, 'Corporate manslaughter'),
+  ('5A',   'violent-crime', false, 'Assault with intent to cause serious harm'),
+  ('5E',   'violent-crime', false, 'Endangering life'),
+  ('8L',   'violent-crime', true,  'Harassment'),
+  ('8M',   'violent-crime', true,  'Racially or religiously aggravated harassment'),
+  ('8N',   'violent-crime', false, 'Assault with injury'),
+  ('8P',   'violent-crime', false, 'Racially or religiously aggravated assault with injury'),
+  ('8Q',   'violent-crime', true,  'Stalking'),
+  ('8R',   'violent-crime', true,  'Malicious communications'),
+  ('8S',   'violent-crime', false, 'Assault with injury on a constable'),
+  ('8T',   'violent-crime', false, 'Assault with injury on an emergency worker (other than a constable)'),
+  ('8U',   'violent-crime', true,  'Controlling or coercive behaviour'),
+  ('11A',  'violent-crime', true,  'Cruelty to children or young persons'),
+  ('12',   'violent-crime', true,  'Abandoning a child under the age of two years'),
+  ('13',   'violent-crime', true,  'Child abduction'),
+  ('14',   'violent-crime', true,  'Procuring illegal abortion'),
+  ('36',   'violent-crime', false, 'Kidnapping'),
+  ('37.1', 'violent-crime', false, 'Causing death by aggravated vehicle taking'),
+  ('104',  'violent-crime', false, 'Assault without injury on a constable'),
+  ('105A', 'violent-crime', false, 'Assault without injury'),
+  ('105B', 'violent-crime', false, 'Racially or religiously aggravated assault without injury'),
+  ('106',  'violent-crime', true,  'Modern slavery'),
+  -- Sexual offences: never a category of their own, so never published as such.
+  ('17A',  'violent-crime', true,  'Sexual assault on a male aged 13 and over'),
+  ('17B',  'violent-crime', true,  'Sexual assault on a male child under 13'),
+  ('19C',  'violent-crime', true,  'Rape of a female aged 16 and over'),
+  ('19D',  'violent-crime', true,  'Rape of a female child under 16'),
+  ('19E',  'violent-crime', true,  'Rape of a female child under 13'),
+  ('19F',  'violent-crime', true,  'Rape of a male aged 16 and over'),
+  ('19G',  'violent-crime', true,  'Rape of a male child under 16'),
+  ('19H',  'violent-crime', true,  'Rape of a male child under 13'),
+  ('20A',  'violent-crime', true,  'Sexual assault on a female aged 13 and over'),
+  ('20B',  'violent-crime', true,  'Sexual assault on a female child under 13'),
+  ('21',   'violent-crime', true,  'Sexual activity involving a child under 13'),
+  ('22A',  'violent-crime', true,  'Causing sexual activity without consent'),
+  ('22B',  'violent-crime', true,  'Sexual activity involving a child under 16'),
+  ('23',   'violent-crime', true,  'Incest or familial sexual offences'),
+  ('24',   'violent-crime', true,  'Exploitation of prostitution'),
+  ('25',   'violent-crime', true,  'Abuse of children through sexual exploitation'),
+  ('27',   'violent-crime', true,  'Soliciting for the purpose of prostitution'),
+  ('70',   'violent-crime', true,  'Sexual activity etc. with a person with a mental disorder'),
+  ('71',   'violent-crime', true,  'Abuse of a position of trust of a sexual nature'),
+  ('72',   'violent-crime', true,  'Trafficking for sexual exploitation'),
+  ('73',   'violent-crime', true,  'Abuse of trust'),
+  ('86',   'violent-crime', true,  'Obscene publications etc. and protected sexual material'),
+  ('88A',  'violent-crime', true,  'Sexual grooming'),
+  ('88C',  'violent-crime', true,  'Other miscellaneous sexual offences'),
+  ('88E',  'violent-crime', true,  'Exposure and voyeurism'),
+  -- Robbery
+  ('34A',  'robbery', false, 'Robbery of business property'),
+  ('34B',  'robbery', false, 'Robbery of personal property'),
+  -- Burglary (28A-28D and 30A-30B are the codes before the 2017 residential/business split)
+  ('28A',  'burglary', false, 'Burglary in a dwelling'),
+  ('28B',  'burglary', false, 'Attempted burglary in a dwelling'),
+  ('28C',  'burglary', false, 'Distraction burglary in a dwelling'),
+  ('28D',  'burglary', false, 'Attempted distraction burglary in a dwelling'),
+  ('28E',  'burglary', false, 'Burglary - residential'),
+  ('28F',  'burglary', false, 'Attempted burglary - residential'),
+  ('28G',  'burglary', false, 'Distraction burglary - residential'),
+  ('28H',  'burglary', false, 'Attempted distraction burglary - residential'),
+  ('29',   'burglary', false, 'Aggravated burglary in a dwelling'),
+  ('30A',  'burglary', false, 'Burglary in a building other than a dwelling'),
+  ('30B',  'burglary', false, 'Attempted burglary in a building other than a dwelling'),
+  ('30C',  'burglary', false, 'Burglary - business and community'),
+  ('30D',  'burglary', false, 'Attempted burglary - business and community'),
+  ('31',   'burglary', false, 'Aggravated burglary in a building other than a dwelling'),
+  -- Vehicle crime
+  ('37.2', 'vehicle-crime', false, 'Aggravated vehicle taking'),
+  ('45',   'vehicle-crime', false, 'Theft from a vehicle'),
+  ('48',   'vehicle-crime', false, 'Theft or unauthorised taking of a motor vehicle'),
+  ('126',  'vehicle-crime', false, 'Interfering with a motor vehicle'),
+  -- Theft
+  ('44',   'bicycle-theft', false, 'Theft or unauthorised taking of a pedal cycle'),
+  ('46',   'shoplifting', false, 'Shoplifting'),
+  ('39',   'theft-from-the-person', false, 'Theft from the person'),
+  ('35',   'other-theft', false, 'Blackmail'),
+  ('40',   'other-theft', false, 'Theft in a dwelling other than from an automatic machine or meter'),
+  ('41',   'other-theft', false, 'Theft by an employee'),
+  ('42',   'other-theft', false, 'Theft of mail'),
+  ('43',   'other-theft', false, 'Dishonest use of electricity'),
+  ('47',   'other-theft', false, 'Theft from an automatic machine or meter'),
+  ('49',   'other-theft', false, 'Other theft'),
+  -- Criminal damage and arson
+  ('56A',  'criminal-damage-arson', false, 'Arson endangering life'),
+  ('56B',  'criminal-damage-arson', false, 'Arson not endangering life'),
+  ('58A',  'criminal-damage-arson', false, 'Criminal damage to a dwelling'),
+  ('58B',  'criminal-damage-arson', false, 'Criminal damage to a building other than a dwelling'),
+  ('58C',  'criminal-damage-arson', false, 'Criminal damage to a vehicle'),
+  ('58D',  'criminal-damage-arson', false, 'Other criminal damage'),
+  ('58E',  'criminal-damage-arson', false, 'Racially or religiously aggravated criminal damage to a dwelling'),
+  ('58F',  'criminal-damage-arson', false, 'Racially or religiously aggravated criminal damage to a building other than a dwelling'),
+  ('58G',  'criminal-damage-arson', false, 'Racially or religiously aggravated criminal damage to a vehicle'),
+  ('58H',  'criminal-damage-arson', false, 'Racially or religiously aggravated other criminal damage'),
+  -- Drugs
+  ('92A',  'drugs', false, 'Trafficking in controlled drugs'),
+  ('92C',  'drugs', false, 'Other drug offences'),
+  ('92D',  'drugs', false, 'Possession of controlled drugs (excluding cannabis)'),
+  ('92E',  'drugs', false, 'Possession of controlled drugs (cannabis)'),
+  -- Possession of weapons
+  ('10A',  'possession-of-weapons', false, 'Possession of firearms with intent'),
+  ('10B',  'possession-of-weapons', false, 'Possession of firearms offences'),
+  ('10C',  'possession-of-weapons', false, 'Possession of other weapons'),
+  ('10D',  'possession-of-weapons', false, 'Possession of article with blade or point'),
+  ('81',   'possession-of-weapons', false, 'Other firearms offences'),
+  ('90',   'possession-of-weapons', false, 'Other knives offences'),
+  -- Public order
+  ('9A',   'public-order', false, 'Public fear, alarm or distress'),
+  ('9B',   'public-order', false, 'Racially or religiously aggravated public fear, alarm or distress'),
+  ('62A',  'public-order', false, 'Violent disorder'),
+  ('66',   'public-order', false, 'Other offences against the state or public order'),
+  -- Miscellaneous crimes against society
+  ('26',   'other-crime', false, 'Bigamy'),
+  ('33',   'other-crime', false, 'Going equipped for stealing'),
+  ('38',   'other-crime', false, 'Profiting from or concealing knowledge of the proceeds of crime'),
+  ('54',   'other-crime', false, 'Handling stolen goods'),
+  ('59',   'other-crime', false, 'Threat or possession with intent to commit criminal damage'),
+  ('60',   'other-crime', false, 'Forgery or use of false drug prescription'),
+  ('61',   'other-crime', false, 'Other forgery'),
+  ('61A',  'other-crime', false, 'Possession of false documents'),
+  ('67',   'other-crime', false, 'Perjury'),
+  ('79',   'other-crime', false, 'Perverting the course of justice'),
+  ('80',   'other-crime', false, 'Absconding from lawful custody'),
+  ('83',   'other-crime', false, 'Bail offences'),
+  ('95',   'other-crime', false, 'Disclosure, obstruction, false or misleading statements etc.'),
+  ('99',   'other-crime', false, 'Other notifiable offences'),
+  ('802',  'other-crime', false, 'Dangerous driving');
 SELECT pg_catalog.pg_extension_config_dump('crimesnap.offence_code', '');
 
 -- ---- the upload ----
@@ -182,7 +280,7 @@ CREATE TABLE crimesnap.batch (
   records_loaded   integer NOT NULL DEFAULT 0,
   records_rejected integer NOT NULL DEFAULT 0,
   registered_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  registered_by    name NOT NULL DEFAULT CURRENT_USER,
+  registered_by    name NOT NULL DEFAULT SESSION_USER,
   CHECK (records_loaded + records_rejected = records_supplied)
 );
 COMMENT ON TABLE crimesnap.batch IS
@@ -203,7 +301,7 @@ COMMENT ON COLUMN crimesnap.batch.caveats IS 'Caveats and considerations on the 
 COMMENT ON COLUMN crimesnap.batch.records_loaded IS 'Records accepted into crimesnap.raw_crime.';
 COMMENT ON COLUMN crimesnap.batch.records_rejected IS 'Records put in crimesnap.reject.';
 COMMENT ON COLUMN crimesnap.batch.registered_at IS 'When the batch was registered.';
-COMMENT ON COLUMN crimesnap.batch.registered_by IS 'Who registered it.';
+COMMENT ON COLUMN crimesnap.batch.registered_by IS 'Who registered it: the session user, not the definer crimesnap.register_batch() runs as.';
 
 CREATE TABLE crimesnap.raw_crime (
   crime_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -244,60 +342,78 @@ CREATE TABLE crimesnap.reject_reason (
   description text NOT NULL,
   fix         text NOT NULL
 );
-COMMENT ON TABLE crimesnap.reject_reason IS 'Why a row of an upload can be rejected, and how to fix it.';
+COMMENT ON TABLE crimesnap.reject_reason IS 'Why a row of an upload can be rejected, and how to fix it. A row is rejected for the first reason, in check order, that applies.';
 COMMENT ON COLUMN crimesnap.reject_reason.reason_code IS 'Reason code stored with each reject.';
 COMMENT ON COLUMN crimesnap.reject_reason.description IS 'What is wrong.';
 COMMENT ON COLUMN crimesnap.reject_reason.fix IS 'What the force should do before resubmitting the row.';
 INSERT INTO crimesnap.reject_reason VALUES
   ('unknown_force', 'the force column is empty or names no force in crimesnap.force', 'Set force to the force''s force_id.'),
   ('missing_reference', 'the crime reference number is empty', 'Give every record its reference number.'),
-  ('duplicate_reference', 'the reference number appears more than once in the batch', 'Keep one row per reference; the first one was loaded.'),
+  ('duplicate_reference', 'the reference number appears more than once in the batch', 'Keep one row per reference; the first one was considered and this one dropped.'),
   ('unknown_offence_code', 'the offence code is neither a Home Office code, a code of this force in crimesnap.offence_code, nor ASB', 'Correct the code, or add the force''s own code to crimesnap.offence_code.'),
   ('invalid_date', 'the committed date is missing or is not a calendar date in YYYY-MM-DD form', 'Give the date as YYYY-MM-DD.'),
   ('date_outside_month', 'the committed date falls outside the batch''s month', 'Upload the record with the batch for its own month.'),
-  ('impossible_coordinates', 'easting and northing are not both numbers inside British National Grid, or only one of them is given', 'Give both in metres, or leave both empty for no location.'),
+  ('impossible_coordinates', 'the coordinates are missing or impossible: only one of easting and northing is given, or they are not numbers inside British National Grid', 'Give both in metres, or leave both empty for a crime with no location.'),
   ('outside_force_area', 'the location is outside every neighbourhood of the force', 'Check the coordinates, or the force column.'),
   ('unknown_neighbourhood', 'the neighbourhood is not one of this force''s neighbourhoods', 'Use a neighbourhood_id from crimesnap.neighbourhood, or leave it empty.'),
-  ('personal_data_in_context', 'the context looks like it holds personal data', 'Remove postcodes, house numbers, phone numbers, email addresses and vehicle registrations from the context.');
+  ('personal_data_in_context', 'the context looks like it holds personal data', 'Remove postcodes, house numbers with street names, phone numbers, email addresses and vehicle registrations from the context.'),
+  ('personal_data_in_outcome', 'the outcome looks like it holds personal data', 'Give the outcome as a police.uk outcome category, with nothing personal in it.');
 
 CREATE TABLE crimesnap.reject (
   reject_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   batch_id    integer NOT NULL REFERENCES crimesnap.batch,
   upload_row  bigint NOT NULL,
+  force_id    text NOT NULL,
+  crime_ref   text,
   reason_code text NOT NULL REFERENCES crimesnap.reject_reason,
   reason      text NOT NULL,
-  row_data    jsonb NOT NULL
+  row_data    jsonb NOT NULL,
+  resolved_by_batch integer REFERENCES crimesnap.batch,
+  resolved_crime_id bigint REFERENCES crimesnap.raw_crime
 );
 CREATE INDEX ON crimesnap.reject (batch_id);
+CREATE INDEX ON crimesnap.reject (force_id, crime_ref) WHERE resolved_by_batch IS NULL;
 COMMENT ON TABLE crimesnap.reject IS
-  'Every row a batch did not load, whole, with its reason. Nothing is dropped silently.';
+  'Every row a batch did not load, whole, with its reason. Nothing is dropped silently. A reject is resolved when a batch of the same force loads a record with its reference.';
 COMMENT ON COLUMN crimesnap.reject.reject_id IS 'Reject id.';
 COMMENT ON COLUMN crimesnap.reject.batch_id IS 'The batch the row came with.';
 COMMENT ON COLUMN crimesnap.reject.upload_row IS 'The row''s crimesnap.crime_upload.upload_row.';
+COMMENT ON COLUMN crimesnap.reject.force_id IS 'The force of the batch that claimed the row.';
+COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one. A raw table: never published.';
 COMMENT ON COLUMN crimesnap.reject.reason_code IS 'See crimesnap.reject_reason.';
-COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value.';
+COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value (for personal data, only its kind).';
 COMMENT ON COLUMN crimesnap.reject.row_data IS 'The row as uploaded.';
+COMMENT ON COLUMN crimesnap.reject.resolved_by_batch IS 'The batch that loaded a record with this reference (for a duplicate, the batch that loaded the first copy); NULL while outstanding.';
+COMMENT ON COLUMN crimesnap.reject.resolved_crime_id IS 'The raw record that resolved it.';
 
--- ---- screening the context ----
+CREATE VIEW crimesnap.outstanding_reject AS
+SELECT r.reject_id, r.batch_id, b.force_id, pg_catalog.to_char(b.month, 'YYYY-MM') AS month, r.upload_row,
+       r.crime_ref, r.reason_code, r.reason, rr.fix, r.row_data
+  FROM crimesnap.reject r
+  JOIN crimesnap.batch b ON b.batch_id = r.batch_id
+  JOIN crimesnap.reject_reason rr ON rr.reason_code = r.reason_code
+ WHERE r.resolved_by_batch IS NULL;
+COMMENT ON VIEW crimesnap.outstanding_reject IS
+  'Rejected rows no batch has since loaded a record for: what the force still has to correct and resubmit.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.reject_id IS 'Reject id.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.batch_id IS 'The batch the row came with.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.force_id IS 'The force.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.month IS 'The batch''s month, YYYY-MM.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.upload_row IS 'Row number in the upload.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.crime_ref IS 'Reference number as uploaded.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.reason_code IS 'Reason code.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.reason IS 'The reason, with the offending value.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.fix IS 'How to fix it.';
+COMMENT ON COLUMN crimesnap.outstanding_reject.row_data IS 'The row as uploaded.';
+
+-- ---- screening free text ----
 
 CREATE FUNCTION crimesnap.screen_context(context text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-  -- The guidance publishes context as-is, so this screen is the only safeguard: the first
-  -- kind of personal data it finds, or NULL when it finds none.
-  SELECT CASE
-    WHEN $1 ~* '[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}' THEN 'email address'
-    WHEN $1 ~* '\m[a-z]{1,2}[0-9][a-z0-9]?\s*[0-9][a-z]{2}\M' THEN 'postcode'
-    WHEN $1 ~ '(\+44\s?|\m0)([0-9][\s-]?){9,10}' THEN 'phone number'
-    WHEN $1 ~* '\m[a-z]{2}[0-9]{2}\s?[a-z]{3}\M' THEN 'vehicle registration'
-    WHEN $1 ~* '\m[0-9]+[a-z]?,?\s+([a-z''-]+\s+){1,3}(street|st|road|rd|avenue|ave|lane|ln|close|way|drive|place|square|gardens|crescent|terrace|court|grove|hill|row|mews|walk)\M'
-      THEN 'house number and street'
-  END
-$fn$;
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_screen_context';
 COMMENT ON FUNCTION crimesnap.screen_context(text) IS
-  'The kind of personal data a context text seems to hold (email address, postcode, phone number, vehicle registration, house number and street), or NULL.';
+  'The kind of personal data a free text seems to hold (email address, postcode, phone number, vehicle registration, house number and street), or NULL. Context is published as-is, so this is the safeguard; see docs/loading.md for what it catches and what it lets through.';
 
 -- ---- registering a batch ----
 
@@ -322,16 +438,36 @@ DECLARE
   b crimesnap.batch;
   n_loaded integer;
   n_rejected integer;
+  missing text;
+  id_key bytea;
 BEGIN
+  IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
+    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = register_batch.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', register_batch.force
       USING ERRCODE = 'foreign_key_violation',
             HINT = 'Add it to crimesnap.force first, or use its force_id.';
   END IF;
   IF records_supplied IS NULL OR records_supplied < 0 THEN
-    RAISE EXCEPTION 'records_supplied must be the number of records the force supplied'
-      USING ERRCODE = 'invalid_parameter_value';
+    RAISE EXCEPTION 'records_supplied is %, not the number of records the force supplied', coalesce(records_supplied::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give the record count from the supplier''s metadata (CSP guidance 3.4), not counted from the file.';
   END IF;
+  SELECT pg_catalog.string_agg(x.name, ', ') INTO missing
+    FROM (VALUES ('supplying_agency', supplying_agency), ('supplier_name', supplier_name),
+                 ('supplier_contact', supplier_contact), ('dataset_name', dataset_name),
+                 ('file_format', file_format), ('date_supplied', date_supplied::text)) AS x(name, value)
+   WHERE x.value IS NULL OR btrim(x.value) = '';
+  IF missing IS NOT NULL THEN
+    RAISE EXCEPTION 'batch metadata is missing: %', missing
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Section 3.4 of the CSP information-sharing guidance asks for every one of them with each supply.';
+  END IF;
+
+  -- A batch and a publication of the same force never interleave, so that a publication
+  -- sees either all of a batch or none of it.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(register_batch.force));
 
   INSERT INTO crimesnap.batch AS x
     (force_id, month, supplying_agency, supplier_name, supplier_contact, dataset_name,
@@ -366,8 +502,11 @@ BEGIN
               WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
                AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
                AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
-              ELSE 'bad' END AS loc_state
+              ELSE 'bad' END AS loc_state,
+         crimesnap.screen_context(c.context) AS context_finding,
+         crimesnap.screen_context(c.outcome) AS outcome_finding
     FROM claimed c;
+  ANALYZE pg_temp.cs_upload;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
   SELECT u.*, loc.geom, loc.neighbourhood_id,
@@ -387,7 +526,8 @@ BEGIN
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
                                  WHERE n.neighbourhood_id = btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
-           WHEN crimesnap.screen_context(u.context) IS NOT NULL THEN 'personal_data_in_context'
+           WHEN u.context_finding IS NOT NULL THEN 'personal_data_in_context'
+           WHEN u.outcome_finding IS NOT NULL THEN 'personal_data_in_outcome'
          END AS reason_code
     FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
@@ -401,17 +541,21 @@ BEGIN
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
                           THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true;
+  -- Temporary tables have no statistics until analysed, and the plans below join them.
+  ANALYZE pg_temp.cs_checked;
 
-  -- A reference already live from an earlier batch is being resubmitted: the new row wins.
+  -- A reference already live from an earlier batch is being resubmitted: the new row wins,
+  -- and keeps the persistent id, which depends on force and reference only.
   UPDATE crimesnap.raw_crime r SET superseded_by_batch = b.batch_id
     FROM pg_temp.cs_checked c
    WHERE c.reason_code IS NULL AND r.superseded_by_batch IS NULL
      AND r.force_id = register_batch.force AND r.crime_ref = c.ref;
 
+  SELECT s.value INTO id_key FROM crimesnap.secret s WHERE s.name = 'persistent_id_key';
   INSERT INTO crimesnap.raw_crime
     (batch_id, force_id, crime_ref, persistent_id, month, offence_code, committed_on, geom,
      neighbourhood_id, outcome, context)
-  SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id(register_batch.force, c.ref),
+  SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref),
          m, c.code, c.committed, c.geom, c.neighbourhood_id,
          nullif(btrim(c.outcome), ''), nullif(btrim(c.context), '')
     FROM pg_temp.cs_checked c
@@ -419,16 +563,25 @@ BEGIN
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
 
-  INSERT INTO crimesnap.reject (batch_id, upload_row, reason_code, reason, row_data)
-  SELECT b.batch_id, c.upload_row, c.reason_code,
+  -- The reason quotes the offending value, except for personal data, where it names only
+  -- the kind found, so that lists of reasons can be shared without the data itself.
+  INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
+  SELECT b.batch_id, c.upload_row, register_batch.force, c.ref, c.reason_code,
          rr.description || CASE c.reason_code
            WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
-           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(c.code, 'empty'))
+           WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
+                                                             (SELECT count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
+           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
            WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
-           WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', c.committed, pg_catalog.to_char(m, 'YYYY-MM'))
-           WHEN 'impossible_coordinates' THEN pg_catalog.format(' (%s, %s)', coalesce(c.easting, 'empty'), coalesce(c.northing, 'empty'))
+           WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
+           WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
+                                                               coalesce(nullif(btrim(c.easting), ''), 'empty'),
+                                                               coalesce(nullif(btrim(c.northing), ''), 'empty'))
+           WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
+                                                           btrim(c.easting), btrim(c.northing), register_batch.force)
            WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
-           WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', crimesnap.screen_context(c.context))
+           WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', c.context_finding)
+           WHEN 'personal_data_in_outcome' THEN pg_catalog.format(' (%s)', c.outcome_finding)
            ELSE '' END,
          pg_catalog.jsonb_build_object(
            'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,
@@ -440,12 +593,20 @@ BEGIN
   GET DIAGNOSTICS n_rejected = ROW_COUNT;
 
   IF n_loaded + n_rejected <> records_supplied THEN
-    RAISE EXCEPTION 'batch for force % month % has % records, but % were supplied',
+    RAISE EXCEPTION 'batch for force % month % has % records, but the supplier says % were supplied',
                     register_batch.force, pg_catalog.to_char(m, 'YYYY-MM'), n_loaded + n_rejected, records_supplied
       USING ERRCODE = 'data_exception',
-            DETAIL = pg_catalog.format('%s rows loaded and %s rejected from crimesnap.crime_upload.', n_loaded, n_rejected),
-            HINT = 'Check that the whole file was copied into crimesnap.crime_upload, then register the batch again with the supplier''s record count. Nothing was kept.';
+            DETAIL = pg_catalog.format('%s rows would have loaded and %s been rejected from crimesnap.crime_upload; loaded + rejected must equal supplied.',
+                                       n_loaded, n_rejected),
+            HINT = 'Check that the whole file was copied into crimesnap.crime_upload and nothing else, then register the batch again with the supplier''s record count. Nothing was kept: the rows are still in crimesnap.crime_upload.';
   END IF;
+
+  -- Corrected rows: an earlier reject of a reference this batch has now loaded is resolved.
+  UPDATE crimesnap.reject r
+     SET resolved_by_batch = b.batch_id, resolved_crime_id = rc.crime_id
+    FROM crimesnap.raw_crime rc
+   WHERE rc.batch_id = b.batch_id AND r.force_id = register_batch.force
+     AND r.crime_ref = rc.crime_ref AND r.resolved_by_batch IS NULL;
 
   UPDATE crimesnap.batch x SET records_loaded = n_loaded, records_rejected = n_rejected
    WHERE x.batch_id = b.batch_id
@@ -455,4 +616,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.register_batch(text, date, integer, text, text, text, text, text, date, text) IS
-  'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata, and fails unless loaded + rejected = records_supplied.';
+  'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata (CSP guidance 3.4), resolves earlier rejects the batch corrects, and fails, keeping nothing, unless loaded + rejected = records_supplied.';
+
+-- ---- privileges for this section (90-grants.sql adds the rest) ----
+GRANT SELECT ON crimesnap.outstanding_reject TO crimesnap_loader, crimesnap_publisher;

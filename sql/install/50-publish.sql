@@ -32,17 +32,65 @@ COMMENT ON COLUMN crimesnap.secret.value IS 'Secret value.';
 INSERT INTO crimesnap.secret VALUES ('persistent_id_key', crimesnap.random_key());
 SELECT pg_catalog.pg_extension_config_dump('crimesnap.secret', '');
 
+-- The message is force and reference joined by '|', which no force_id contains, so that
+-- no two (force, reference) pairs share a message.
+CREATE FUNCTION crimesnap.persistent_id_with_key(key bytea, force text, crime_ref text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT crimesnap.hmac_sha256_hex($1, $2 || '|' || $3)
+$fn$;
+COMMENT ON FUNCTION crimesnap.persistent_id_with_key(bytea, text, text) IS
+  'Persistent id of a crime under a given key. Internal: crimesnap.persistent_id() supplies the secret key; loading calls this with the key fetched once per batch.';
+
 CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text)
 RETURNS text
 LANGUAGE sql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT crimesnap.hmac_sha256_hex(s.value, $1 || '|' || $2)
+  SELECT crimesnap.persistent_id_with_key(s.value, $1, $2)
     FROM crimesnap.secret s WHERE s.name = 'persistent_id_key'
 $fn$;
 COMMENT ON FUNCTION crimesnap.persistent_id(text, text) IS
   'Persistent id of a crime: keyed HMAC-SHA256 of force and reference number. Stable while the key is; not reversible without it.';
+
+CREATE FUNCTION crimesnap.rotate_persistent_id_key(reason text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  f record;
+  n bigint;
+BEGIN
+  IF reason IS NULL OR btrim(reason) = '' THEN
+    RAISE EXCEPTION 'rotating the persistent id key needs a reason'
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Every published id changes: say why, for example that the key was exposed.';
+  END IF;
+  -- Nothing may publish or withdraw while the ids change under it.
+  FOR f IN SELECT x.force_id FROM crimesnap.force x ORDER BY x.force_id LOOP
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
+  END LOOP;
+  CREATE TEMP TABLE cs_old_id ON COMMIT DROP AS
+  SELECT DISTINCT r.force_id, r.crime_ref, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
+  UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key';
+  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref)
+    FROM pg_temp.cs_old_id o WHERE w.persistent_id = o.old_id;
+  UPDATE crimesnap.published_crime c SET persistent_id = r.persistent_id
+    FROM crimesnap.raw_crime r WHERE r.crime_id = c.crime_id AND c.persistent_id IS NOT NULL;
+  INSERT INTO crimesnap.audit_log (action, detail)
+  VALUES ('rotate-key', pg_catalog.jsonb_build_object('records', n, 'reason', reason));
+  DROP TABLE pg_temp.cs_old_id;
+  RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.rotate_persistent_id_key(text) IS
+  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id and every withdrawal. Every public id changes: for a key that has leaked. Owner only. Returns the raw records re-keyed.';
 
 -- ---- what has been published ----
 
@@ -54,13 +102,15 @@ CREATE TABLE crimesnap.publication (
   category_scheme text NOT NULL,
   reference_date  date NOT NULL,
   published_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  published_by    name NOT NULL DEFAULT CURRENT_USER,
-  crimes          integer NOT NULL,
-  mapped          integer NOT NULL,
-  no_location     integer NOT NULL,
-  withheld        integer NOT NULL,
+  published_by    name NOT NULL DEFAULT SESSION_USER,
+  crimes          integer NOT NULL CHECK (crimes >= 0),
+  mapped          integer NOT NULL CHECK (mapped >= 0),
+  no_location     integer NOT NULL CHECK (no_location >= 0),
+  withheld        integer NOT NULL CHECK (withheld >= 0),
   rolled_off_at   timestamptz,
-  PRIMARY KEY (force_id, month)
+  PRIMARY KEY (force_id, month),
+  CHECK (crimes = mapped + no_location),
+  CHECK ((status = 'rolled-off') = (rolled_off_at IS NOT NULL))
 );
 COMMENT ON TABLE crimesnap.publication IS
   'One row per force and month published: street-level while on the map, rolled-off once it survives only as trend counts.';
@@ -71,11 +121,11 @@ COMMENT ON COLUMN crimesnap.publication.snap_version IS 'The snap point set the 
 COMMENT ON COLUMN crimesnap.publication.category_scheme IS 'Category scheme the month was published under.';
 COMMENT ON COLUMN crimesnap.publication.reference_date IS 'The date the publication was made as of.';
 COMMENT ON COLUMN crimesnap.publication.published_at IS 'When it was (last) published.';
-COMMENT ON COLUMN crimesnap.publication.published_by IS 'Who published it.';
-COMMENT ON COLUMN crimesnap.publication.crimes IS 'Records published, mapped or not.';
+COMMENT ON COLUMN crimesnap.publication.published_by IS 'Who published it (the session user).';
+COMMENT ON COLUMN crimesnap.publication.crimes IS 'Records published, mapped or not, less those withdrawn since.';
 COMMENT ON COLUMN crimesnap.publication.mapped IS 'Records published at a snap point.';
 COMMENT ON COLUMN crimesnap.publication.no_location IS 'Records published without a location.';
-COMMENT ON COLUMN crimesnap.publication.withheld IS 'Records withheld because they were withdrawn.';
+COMMENT ON COLUMN crimesnap.publication.withheld IS 'Records kept out because they are withdrawn.';
 COMMENT ON COLUMN crimesnap.publication.rolled_off_at IS 'When the month left the street-level outputs.';
 
 CREATE TABLE crimesnap.published_crime (
@@ -99,8 +149,8 @@ CREATE INDEX ON crimesnap.published_crime (force_id, month);
 CREATE INDEX ON crimesnap.published_crime (snap_version, point_id);
 CREATE INDEX ON crimesnap.published_crime (persistent_id);
 COMMENT ON TABLE crimesnap.published_crime IS
-  'Street-level months as published. No coordinates and no reference numbers: a row''s location is its snap point. Rows leave when their month rolls off.';
-COMMENT ON COLUMN crimesnap.published_crime.id IS 'Public record id (police.uk''s "id"); ASB is withdrawn by it.';
+  'Exactly what is public at street level now: no coordinates and no reference numbers, a row''s location is its snap point. Rows leave when their month rolls off (into crimesnap.trend_member) or when they are withdrawn.';
+COMMENT ON COLUMN crimesnap.published_crime.id IS 'Public record id (police.uk''s "id"); ASB is withdrawn by it. A re-publish gives new ids.';
 COMMENT ON COLUMN crimesnap.published_crime.crime_id IS 'Internal link to the raw record; never in crimesnap_api.';
 COMMENT ON COLUMN crimesnap.published_crime.force_id IS 'Reported by.';
 COMMENT ON COLUMN crimesnap.published_crime.month IS 'Month (first day).';
@@ -123,13 +173,32 @@ CREATE TABLE crimesnap.trend (
   UNIQUE NULLS NOT DISTINCT (force_id, month, neighbourhood_id, lsoa_code, category)
 );
 COMMENT ON TABLE crimesnap.trend IS
-  'Counts of rolled-off months by force, neighbourhood, LSOA (of the snap point) and category. Records without a location count with a NULL LSOA.';
+  'Counts of rolled-off months by force, neighbourhood, LSOA (of the snap point) and category, under the scheme of the month''s publication. Records without a location count with a NULL LSOA.';
 COMMENT ON COLUMN crimesnap.trend.force_id IS 'The force.';
 COMMENT ON COLUMN crimesnap.trend.month IS 'The month (first day).';
 COMMENT ON COLUMN crimesnap.trend.neighbourhood_id IS 'Neighbourhood; NULL when a record without a location had none.';
 COMMENT ON COLUMN crimesnap.trend.lsoa_code IS 'LSOA of the snap point; NULL for records without a location.';
 COMMENT ON COLUMN crimesnap.trend.category IS 'Category slug.';
 COMMENT ON COLUMN crimesnap.trend.crimes IS 'Number of records.';
+
+CREATE TABLE crimesnap.trend_member (
+  crime_id         bigint PRIMARY KEY REFERENCES crimesnap.raw_crime,
+  force_id         text NOT NULL,
+  month            date NOT NULL,
+  neighbourhood_id text,
+  lsoa_code        text,
+  category         text NOT NULL,
+  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE
+);
+CREATE INDEX ON crimesnap.trend_member (force_id, month);
+COMMENT ON TABLE crimesnap.trend_member IS
+  'Which raw record counts in which trend cell, so that a record withdrawn after its month rolled off leaves exactly the cell it was counted in. Internal: never published.';
+COMMENT ON COLUMN crimesnap.trend_member.crime_id IS 'The raw record.';
+COMMENT ON COLUMN crimesnap.trend_member.force_id IS 'Trend cell: force.';
+COMMENT ON COLUMN crimesnap.trend_member.month IS 'Trend cell: month.';
+COMMENT ON COLUMN crimesnap.trend_member.neighbourhood_id IS 'Trend cell: neighbourhood.';
+COMMENT ON COLUMN crimesnap.trend_member.lsoa_code IS 'Trend cell: LSOA of the snap point the record was published at.';
+COMMENT ON COLUMN crimesnap.trend_member.category IS 'Trend cell: category.';
 
 CREATE TABLE crimesnap.withdrawal (
   withdrawal_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -138,24 +207,25 @@ CREATE TABLE crimesnap.withdrawal (
   month            date,
   persistent_id    text,
   reason           text NOT NULL CHECK (btrim(reason) <> ''),
-  withdrawn_by     name NOT NULL DEFAULT CURRENT_USER,
+  withdrawn_by     name NOT NULL DEFAULT SESSION_USER,
   withdrawn_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
   reinstated_by    name,
   reinstated_at    timestamptz,
   reinstate_reason text,
   CHECK ((scope = 'record') = (persistent_id IS NOT NULL)),
-  CHECK ((scope = 'month') = (month IS NOT NULL))
+  CHECK ((scope = 'month') = (month IS NOT NULL)),
+  CHECK ((reinstated_at IS NULL) = (reinstated_by IS NULL) AND (reinstated_at IS NULL) = (reinstate_reason IS NULL))
 );
 CREATE INDEX ON crimesnap.withdrawal (persistent_id) WHERE reinstated_at IS NULL;
 COMMENT ON TABLE crimesnap.withdrawal IS
-  'Withdrawals in force: a record, a force''s month, or all of a force''s data. A withdrawn record never comes back on a re-publish until it is reinstated.';
+  'Withdrawals: a record, a force''s month, or all of a force''s data. While in force (not reinstated), what it covers is kept out of every output and every re-publication.';
 COMMENT ON COLUMN crimesnap.withdrawal.withdrawal_id IS 'Withdrawal id, quoted to reinstate.';
 COMMENT ON COLUMN crimesnap.withdrawal.scope IS 'record, month or force.';
 COMMENT ON COLUMN crimesnap.withdrawal.force_id IS 'The force whose data is withdrawn.';
 COMMENT ON COLUMN crimesnap.withdrawal.month IS 'The month, for a month withdrawal.';
-COMMENT ON COLUMN crimesnap.withdrawal.persistent_id IS 'The record''s persistent id (kept for ASB too), for a record withdrawal.';
+COMMENT ON COLUMN crimesnap.withdrawal.persistent_id IS 'The record''s persistent id (the internal one for ASB, which publishes none), for a record withdrawal.';
 COMMENT ON COLUMN crimesnap.withdrawal.reason IS 'Why, for example the complaint it answers.';
-COMMENT ON COLUMN crimesnap.withdrawal.withdrawn_by IS 'Who withdrew it.';
+COMMENT ON COLUMN crimesnap.withdrawal.withdrawn_by IS 'Who withdrew it (the session user).';
 COMMENT ON COLUMN crimesnap.withdrawal.withdrawn_at IS 'When.';
 COMMENT ON COLUMN crimesnap.withdrawal.reinstated_by IS 'Who reinstated it, if anyone.';
 COMMENT ON COLUMN crimesnap.withdrawal.reinstated_at IS 'When it was reinstated.';
@@ -165,20 +235,60 @@ CREATE TABLE crimesnap.audit_log (
   log_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   who      name NOT NULL DEFAULT SESSION_USER,
-  action   text NOT NULL,
+  action   text NOT NULL CHECK (action IN ('publish', 'roll-off', 'withdraw', 'reinstate', 'rotate-key')),
   force_id text,
   month    date,
   detail   jsonb NOT NULL DEFAULT '{}'
 );
+CREATE INDEX ON crimesnap.audit_log (force_id, at);
 COMMENT ON TABLE crimesnap.audit_log IS
-  'Who did what and when: publications, roll-offs, withdrawals and reinstatements.';
+  'Who did what, when and why: publications, roll-offs, withdrawals, reinstatements and key rotations. Never holds a reference number or a raw location.';
 COMMENT ON COLUMN crimesnap.audit_log.log_id IS 'Entry id.';
 COMMENT ON COLUMN crimesnap.audit_log.at IS 'When.';
 COMMENT ON COLUMN crimesnap.audit_log.who IS 'The session user (not the definer the function runs as).';
-COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw or reinstate.';
+COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw, reinstate or rotate-key.';
 COMMENT ON COLUMN crimesnap.audit_log.force_id IS 'The force concerned.';
 COMMENT ON COLUMN crimesnap.audit_log.month IS 'The month concerned, if one.';
 COMMENT ON COLUMN crimesnap.audit_log.detail IS 'Counts, ids and reasons.';
+
+-- ---- what a published location may say ----
+
+CREATE TABLE crimesnap.place_class (
+  class text PRIMARY KEY CHECK (btrim(class) <> '' AND class !~ '[0-9]')
+);
+CREATE UNIQUE INDEX place_class_lower ON crimesnap.place_class (lower(class));
+COMMENT ON TABLE crimesnap.place_class IS
+  'Classes of public place a snap point may be labelled with ("On or near Parking Area"). A label that is neither one of these nor a loaded street name is refused at publication: it could be a building''s name.';
+COMMENT ON COLUMN crimesnap.place_class.class IS 'The class as published; matched without regard to case.';
+INSERT INTO crimesnap.place_class VALUES
+  ('Airport/Airfield'), ('Bus/Coach Station'), ('Conference/Exhibition Centre'),
+  ('Further/Higher Educational Building'), ('Hospital'), ('Hotel/Motel'), ('Nightclub'),
+  ('Park'), ('Park/Open Space'), ('Parking Area'), ('Pedestrian Subway'), ('Petrol Station'),
+  ('Police Station'), ('Prison'), ('Railway Station'), ('Shopping Area'),
+  ('Sports/Recreation Area'), ('Supermarket'), ('Theatre/Concert Hall'), ('Theme/Adventure Park');
+SELECT pg_catalog.pg_extension_config_dump('crimesnap.place_class', '');
+
+-- Street names are looked up by their matching key when a label is checked.
+CREATE INDEX street_name_key ON crimesnap.street (crimesnap.normalise_street_name(name));
+
+CREATE FUNCTION crimesnap.location_label_problem(label text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT CASE
+    WHEN $1 IS NULL OR btrim($1) = '' THEN 'the label is empty'
+    WHEN $1 ~ '^\s*[0-9]' THEN 'the label starts with a number, like a house number'
+    WHEN crimesnap.screen_context($1) IS NOT NULL
+      THEN pg_catalog.format('the label holds a %s', crimesnap.screen_context($1))
+    WHEN NOT EXISTS (SELECT FROM crimesnap.street s
+                      WHERE crimesnap.normalise_street_name(s.name) = crimesnap.normalise_street_name($1))
+     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE lower(c.class) = lower(btrim($1)))
+      THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
+  END
+$fn$;
+COMMENT ON FUNCTION crimesnap.location_label_problem(text) IS
+  'Why a snap point label may not be published as "On or near <label>" (a house number, a postcode, a building name), or NULL when it may.';
 
 -- ---- timing ----
 
@@ -221,11 +331,16 @@ BEGIN
             ORDER BY p.month
   LOOP
     DELETE FROM crimesnap.trend t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
-    INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-    SELECT c.force_id, c.month, c.neighbourhood_id, sp.lsoa_code, c.category, count(*)
+    DELETE FROM crimesnap.trend_member t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
+    INSERT INTO crimesnap.trend_member (crime_id, force_id, month, neighbourhood_id, lsoa_code, category)
+    SELECT c.crime_id, c.force_id, c.month, c.neighbourhood_id, sp.lsoa_code, c.category
       FROM crimesnap.published_crime c
       LEFT JOIN crimesnap.snap_point sp ON sp.version = c.snap_version AND sp.point_id = c.point_id
-     WHERE c.force_id = roll_off_before.force AND c.month = r.month
+     WHERE c.force_id = roll_off_before.force AND c.month = r.month;
+    INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
+    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*)
+      FROM crimesnap.trend_member t
+     WHERE t.force_id = roll_off_before.force AND t.month = r.month
      GROUP BY 1, 2, 3, 4, 5;
     DELETE FROM crimesnap.published_crime c WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     GET DIAGNOSTICS crimes = ROW_COUNT;
@@ -240,7 +355,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.roll_off_before(text, date) IS
-  'Moves a force''s street-level months before keep_from into the trend table, in the caller''s transaction. Returns what moved.';
+  'Internal: moves a force''s street-level months before keep_from into the trend table, in the caller''s transaction and under the caller''s lock. Returns what moved.';
 
 CREATE FUNCTION crimesnap.roll_off(reference_date date DEFAULT CURRENT_DATE)
 RETURNS TABLE (force_id text, month date, crimes bigint)
@@ -249,13 +364,16 @@ SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 DECLARE
-  keep_from date := (crimesnap.latest_publishable_month(reference_date)
-                     - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
+  keep_from date;
   f record;
 BEGIN
   IF reference_date IS NULL THEN
     RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
+  keep_from := (crimesnap.latest_publishable_month(reference_date)
+                - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
+  -- Forces are locked in one order, so two roll-offs never deadlock; a publication of
+  -- one force waits only for that force.
   FOR f IN SELECT x.force_id FROM crimesnap.force x ORDER BY x.force_id LOOP
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
     RETURN QUERY SELECT * FROM crimesnap.roll_off_before(f.force_id, keep_from);
@@ -263,7 +381,163 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.roll_off(date) IS
-  'Moves every force''s months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, atomically. Returns what moved.';
+  'Moves every force''s months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, in one transaction. Returns what moved.';
+
+-- ---- the audit ----
+
+CREATE FUNCTION crimesnap.audit_publication(of_force text DEFAULT NULL, of_month date DEFAULT NULL)
+RETURNS TABLE (force_id text, month date, violation text, id bigint, detail text)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  f text := of_force;
+  m date := pg_catalog.date_trunc('month', of_month)::date;
+  n integer := crimesnap.setting('street_level_months')::integer;
+BEGIN
+  -- Published locations: a street name or a class of place, never a house number, a
+  -- building's name or a postcode.  The LSOA published is the point's: the LSOA it lies in.
+  -- Both are properties of the point, so each point used is checked once.
+  RETURN QUERY
+  WITH used AS (
+    SELECT DISTINCT c.snap_version, c.point_id FROM crimesnap.published_crime c
+     WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m) AND c.point_id IS NOT NULL
+  ), bad AS (
+    SELECT p.version, p.point_id, 'location label'::text AS violation,
+           pg_catalog.format('snap point %s "%s": %s', p.point_id, p.label, crimesnap.location_label_problem(p.label)) AS detail
+      FROM used u JOIN crimesnap.snap_point p ON p.version = u.snap_version AND p.point_id = u.point_id
+     WHERE crimesnap.location_label_problem(p.label) IS NOT NULL
+    UNION ALL
+    SELECT p.version, p.point_id, 'lsoa is not the point''s',
+           pg_catalog.format('snap point %s is published with LSOA %s, which does not contain it', p.point_id, coalesce(p.lsoa_code, 'NULL'))
+      FROM used u JOIN crimesnap.snap_point p ON p.version = u.snap_version AND p.point_id = u.point_id
+     WHERE NOT EXISTS (SELECT FROM crimesnap.lsoa l WHERE l.lsoa_code = p.lsoa_code AND ST_Intersects(l.geom, p.geom))
+  )
+  SELECT c.force_id, c.month, b.violation, c.id, b.detail
+    FROM bad b JOIN crimesnap.published_crime c ON c.snap_version = b.version AND c.point_id = b.point_id
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m);
+
+  -- A crime is snapped inside its own neighbourhood, and so its own force.
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'snapped across a neighbourhood boundary'::text, c.id,
+         pg_catalog.format('record in %s published at snap point %s of %s', r.neighbourhood_id, p.point_id, p.neighbourhood_id)
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND r.neighbourhood_id IS DISTINCT FROM p.neighbourhood_id;
+
+  -- Context is published as-is: it must still pass the screen.
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
+         pg_catalog.format('the context holds a %s', crimesnap.screen_context(c.context))
+    FROM crimesnap.published_crime c
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND (crimesnap.screen_context(c.context) IS NOT NULL OR crimesnap.screen_context(c.outcome) IS NOT NULL);
+
+  -- Persistent ids: the keyed hash of the record's own force and reference, none for ASB.
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'persistent id'::text, c.id,
+         CASE WHEN o.slug = 'anti-social-behaviour' AND c.persistent_id IS NOT NULL THEN 'ASB published with a persistent id'
+              WHEN o.slug <> 'anti-social-behaviour' AND c.persistent_id IS NULL THEN 'crime published without a persistent id'
+              ELSE 'published id is not the keyed hash of the record''s force and reference' END
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    CROSS JOIN LATERAL (
+      SELECT x.slug FROM crimesnap.offence_code x
+       WHERE x.offence_code = r.offence_code AND (x.force_id IS NULL OR x.force_id = r.force_id)
+       ORDER BY x.force_id NULLS LAST LIMIT 1) o
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND CASE WHEN o.slug = 'anti-social-behaviour' THEN c.persistent_id IS NOT NULL
+              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id(r.force_id, r.crime_ref) END;
+
+  -- Withdrawn records stay out of every output.
+  RETURN QUERY
+  SELECT x.force_id, x.month, 'withdrawn record published'::text, x.crime_id,
+         pg_catalog.format('withdrawal %s is in force', w.withdrawal_id)
+    FROM (SELECT c.force_id, c.month, c.crime_id FROM crimesnap.published_crime c
+          UNION ALL
+          SELECT t.force_id, t.month, t.crime_id FROM crimesnap.trend_member t) x
+    JOIN crimesnap.raw_crime r ON r.crime_id = x.crime_id
+    JOIN crimesnap.withdrawal w ON w.reinstated_at IS NULL AND w.force_id = r.force_id
+     AND (w.scope = 'force' OR (w.scope = 'month' AND w.month = x.month)
+          OR (w.scope = 'record' AND w.persistent_id = r.persistent_id))
+   WHERE (f IS NULL OR x.force_id = f) AND (m IS NULL OR x.month = m);
+
+  -- Every live record of a published month is accounted for: published, in the trend, or
+  -- withheld; and nothing superseded is.
+  RETURN QUERY
+  SELECT r.force_id, r.month, 'record unaccounted for'::text, r.crime_id,
+         'a live record of a published month is neither published, counted in the trend, nor withdrawn'::text
+    FROM crimesnap.raw_crime r
+    JOIN crimesnap.publication p ON p.force_id = r.force_id AND p.month = r.month
+   WHERE (f IS NULL OR r.force_id = f) AND (m IS NULL OR r.month = m)
+     AND r.superseded_by_batch IS NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.published_crime c WHERE c.crime_id = r.crime_id)
+     AND NOT EXISTS (SELECT FROM crimesnap.trend_member t WHERE t.crime_id = r.crime_id)
+     AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w WHERE w.reinstated_at IS NULL AND w.scope = 'record'
+                        AND w.persistent_id = r.persistent_id);
+  RETURN QUERY
+  SELECT x.force_id, x.month, 'superseded record published'::text, x.crime_id,
+         'a record replaced by a later batch is still in an output'::text
+    FROM (SELECT c.force_id, c.month, c.crime_id FROM crimesnap.published_crime c
+          UNION ALL
+          SELECT t.force_id, t.month, t.crime_id FROM crimesnap.trend_member t) x
+    JOIN crimesnap.raw_crime r ON r.crime_id = x.crime_id
+   WHERE (f IS NULL OR x.force_id = f) AND (m IS NULL OR x.month = m)
+     AND r.superseded_by_batch IS NOT NULL;
+
+  -- Totals: no-location records count in every total.
+  RETURN QUERY
+  SELECT p.force_id, p.month, 'totals'::text, NULL::bigint,
+         pg_catalog.format('publication says %s records (%s mapped, %s without a location); the outputs hold %s (%s mapped)',
+                           p.crimes, p.mapped, p.no_location, coalesce(s.crimes, t.crimes, 0), coalesce(s.mapped, t.mapped, 0))
+    FROM crimesnap.publication p
+    LEFT JOIN LATERAL (SELECT count(*) AS crimes, count(c.point_id) AS mapped FROM crimesnap.published_crime c
+                        WHERE c.force_id = p.force_id AND c.month = p.month) s ON p.status = 'street-level'
+    LEFT JOIN LATERAL (SELECT sum(x.crimes) AS crimes, sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
+                         FROM crimesnap.trend x
+                        WHERE x.force_id = p.force_id AND x.month = p.month) t ON p.status = 'rolled-off'
+   WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
+     AND (p.crimes, p.mapped) IS DISTINCT FROM (coalesce(s.crimes, t.crimes, 0), coalesce(s.mapped, t.mapped, 0));
+  RETURN QUERY
+  SELECT coalesce(a.force_id, b.force_id), coalesce(a.month, b.month), 'trend cell'::text, NULL::bigint,
+         pg_catalog.format('cell %s / %s / %s says %s records; %s records are counted in it',
+                           coalesce(a.neighbourhood_id, b.neighbourhood_id, 'no neighbourhood'),
+                           coalesce(a.lsoa_code, b.lsoa_code, 'no LSOA'),
+                           coalesce(a.category, b.category), coalesce(a.crimes, 0), coalesce(b.crimes, 0))
+    FROM (SELECT * FROM crimesnap.trend t WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)) a
+    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*) AS crimes
+                 FROM crimesnap.trend_member t
+                WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)
+                GROUP BY 1, 2, 3, 4, 5) b
+      ON a.force_id = b.force_id AND a.month = b.month AND a.category = b.category
+     AND a.neighbourhood_id IS NOT DISTINCT FROM b.neighbourhood_id AND a.lsoa_code IS NOT DISTINCT FROM b.lsoa_code
+   WHERE a.crimes IS DISTINCT FROM b.crimes;
+
+  -- Timing: never before month end + min_age_days, and off the map once newer months are on.
+  RETURN QUERY
+  SELECT p.force_id, p.month, 'published too early'::text, NULL::bigint,
+         pg_catalog.format('published as of %s; the month may be published from %s', pg_catalog.to_char(p.reference_date, 'YYYY-MM-DD'),
+                           pg_catalog.to_char(crimesnap.publishable_from(p.month), 'YYYY-MM-DD'))
+    FROM crimesnap.publication p
+   WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
+     AND p.reference_date < crimesnap.publishable_from(p.month);
+  RETURN QUERY
+  SELECT p.force_id, p.month, 'street level too long'::text, NULL::bigint,
+         pg_catalog.format('still street-level although %s is the newest month and crimesnap.street_level_months is %s',
+                           pg_catalog.to_char(newest.month, 'YYYY-MM'), n)
+    FROM crimesnap.publication p
+    JOIN LATERAL (SELECT max(q.month) AS month FROM crimesnap.publication q
+                   WHERE q.force_id = p.force_id AND q.status = 'street-level') newest ON true
+   WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
+     AND p.status = 'street-level' AND p.month < newest.month - pg_catalog.make_interval(months => n - 1);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
+  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, screened context, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
 
 -- ---- publishing ----
 
@@ -287,9 +561,10 @@ DECLARE
   nbs text[];
   n_withheld integer;
   bad text;
+  problem record;
 BEGIN
-  IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL THEN
-    RAISE EXCEPTION 'force, month and reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
+    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = publish_month.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', publish_month.force
@@ -297,15 +572,15 @@ BEGIN
   END IF;
   opens := crimesnap.publishable_from(m);
   IF reference_date < opens THEN
-    RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), opens
+    RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), pg_catalog.to_char(opens, 'YYYY-MM-DD')
       USING ERRCODE = 'object_not_in_prerequisite_state',
-            DETAIL = pg_catalog.format('crimesnap.min_age_days is %s: a month is published no sooner than that many days after it ends.',
-                                       crimesnap.setting('min_age_days')),
-            HINT = pg_catalog.format('Publish it on or after %s.', opens);
+            DETAIL = pg_catalog.format('crimesnap.min_age_days is %s: a month is published no sooner than that many days after it ends, and %s is %s days too early.',
+                                       crimesnap.setting('min_age_days'), pg_catalog.to_char(reference_date, 'YYYY-MM-DD'), opens - reference_date),
+            HINT = pg_catalog.format('Publish it on or after %s.', pg_catalog.to_char(opens, 'YYYY-MM-DD'));
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.category c WHERE c.scheme = category_scheme) THEN
     RAISE EXCEPTION 'category scheme "%" does not exist', category_scheme
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''police.uk'' or ''crimemapper-2010''.';
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''police.uk'' or ''crimemapper-2010'', or add a scheme to crimesnap.category and crimesnap.category_fold.';
   END IF;
   IF v IS NULL THEN
     RAISE EXCEPTION 'there is no current snap point set'
@@ -325,30 +600,36 @@ BEGIN
             HINT = 'Load the month into crimesnap.crime_upload and call crimesnap.register_batch() first.';
   END IF;
 
-  -- One publication or roll-off per force at a time; other forces go ahead in parallel.
+  -- One publication, batch, withdrawal or roll-off per force at a time; other forces go
+  -- ahead in parallel.  Every statement below sees this force's data as it is now.
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(publish_month.force));
 
   SELECT pg_catalog.string_agg(DISTINCT r.offence_code, ', ') INTO bad
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL
      AND NOT EXISTS (SELECT FROM crimesnap.offence_code o
+                      JOIN crimesnap.category_fold cf ON cf.scheme = category_scheme AND cf.police_uk_slug = o.slug
                       WHERE o.offence_code = r.offence_code
                         AND (o.force_id IS NULL OR o.force_id = r.force_id));
   IF bad IS NOT NULL THEN
-    RAISE EXCEPTION 'offence codes % of force % no longer map to a category', bad, publish_month.force
+    RAISE EXCEPTION 'offence codes % of force % do not map to a category of scheme %', bad, publish_month.force, category_scheme
       USING ERRCODE = 'foreign_key_violation',
-            HINT = 'Restore them in crimesnap.offence_code before publishing.';
+            HINT = 'Restore them in crimesnap.offence_code, or complete crimesnap.category_fold for the scheme, before publishing.';
   END IF;
 
-  -- A re-publish replaces the month; the trend counts of a rolled-off month are redone below.
+  -- A re-publish replaces the month, street-level rows and trend counts alike.  Readers
+  -- see the old month until this transaction commits, then the new one.
   DELETE FROM crimesnap.published_crime c WHERE c.force_id = publish_month.force AND c.month = m;
+  DELETE FROM crimesnap.trend t WHERE t.force_id = publish_month.force AND t.month = m;
+  DELETE FROM crimesnap.trend_member t WHERE t.force_id = publish_month.force AND t.month = m;
   INSERT INTO crimesnap.publication AS p
     (force_id, month, status, snap_version, category_scheme, reference_date, crimes, mapped, no_location, withheld)
   VALUES (publish_month.force, m, 'street-level', v, category_scheme, reference_date, 0, 0, 0, 0)
   ON CONFLICT ON CONSTRAINT publication_pkey DO UPDATE
     SET status = 'street-level', snap_version = v, category_scheme = EXCLUDED.category_scheme,
         reference_date = EXCLUDED.reference_date, published_at = pg_catalog.now(),
-        published_by = CURRENT_USER, rolled_off_at = NULL;
+        published_by = SESSION_USER, rolled_off_at = NULL,
+        crimes = 0, mapped = 0, no_location = 0, withheld = 0;
 
   CREATE TEMP TABLE cs_live ON COMMIT DROP AS
   SELECT r.*
@@ -357,10 +638,10 @@ BEGIN
      AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
-  SELECT count(*) INTO n_withheld
+  ANALYZE pg_temp.cs_live;
+  SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
-   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL
-     AND NOT EXISTS (SELECT FROM pg_temp.cs_live l WHERE l.crime_id = r.crime_id);
+   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
 
   SELECT pg_catalog.array_agg(l.crime_id ORDER BY l.crime_id), pg_catalog.array_agg(l.geom ORDER BY l.crime_id),
          pg_catalog.array_agg(l.neighbourhood_id ORDER BY l.crime_id)
@@ -390,6 +671,22 @@ BEGIN
        ORDER BY o.force_id NULLS LAST LIMIT 1) cat
    ORDER BY l.crime_id;
 
+  -- What a published location says is enforced here, not trusted to the snap point build:
+  -- "On or near" a street or a class of place, never a house number, a building or a postcode.
+  SELECT p.point_id, p.label, crimesnap.location_label_problem(p.label) AS why INTO problem
+    FROM crimesnap.snap_point p
+   WHERE p.version = v
+     AND p.point_id IN (SELECT c.point_id FROM crimesnap.published_crime c
+                         WHERE c.force_id = publish_month.force AND c.month = m)
+     AND crimesnap.location_label_problem(p.label) IS NOT NULL
+   ORDER BY p.point_id LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'snap point % may not be published as "On or near %"', problem.point_id, problem.label
+      USING ERRCODE = 'check_violation',
+            DETAIL = problem.why || '.',
+            HINT = 'Correct the street or place in the input tables and rebuild the snap points, or add the class to crimesnap.place_class. Nothing was published.';
+  END IF;
+
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
     FROM (SELECT count(*)::integer AS crimes, count(c.point_id)::integer AS mapped
@@ -405,19 +702,29 @@ BEGIN
    WHERE p.force_id = publish_month.force AND p.status = 'street-level';
   SELECT count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
 
+  -- The audit proves the rules on what was just written; a violation undoes it all.
+  SELECT a.* INTO problem FROM crimesnap.audit_publication(publish_month.force, NULL) a LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'publication of % % fails its audit: %', publish_month.force, pg_catalog.to_char(problem.month, 'YYYY-MM'), problem.violation
+      USING ERRCODE = 'check_violation',
+            DETAIL = problem.detail,
+            HINT = 'See SELECT * FROM crimesnap.audit_publication(force). Nothing was published.';
+  END IF;
+
   INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
   VALUES ('publish', publish_month.force, m,
           pg_catalog.jsonb_build_object('crimes', crimes, 'mapped', mapped, 'no_location', no_location,
                                         'withheld', withheld, 'rolled_off_months', rolled_off,
-                                        'snap_version', v, 'reference_date', reference_date));
+                                        'snap_version', v, 'category_scheme', category_scheme,
+                                        'reference_date', reference_date));
   DROP TABLE pg_temp.cs_live;
   RETURN NEXT;
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.publish_month(text, date, date, text) IS
-  'Publishes (or re-publishes) a force''s month in one transaction: snaps every live record, keeps withdrawn ones out, and rolls older months off into the trend table. Fails before month end + crimesnap.min_age_days.';
+  'Publishes (or re-publishes, replacing it) a force''s month in one transaction: snaps every live record, maps offence codes to the scheme''s categories, keeps withdrawn records out, checks every location label, rolls older months off into the trend table and audits the result. Fails before month end + crimesnap.min_age_days, saying when it becomes possible.';
 
--- ---- withdrawal ----
+-- ---- withdrawal and redress (ICO guidance, paragraph 46) ----
 
 CREATE FUNCTION crimesnap.withdraw(persistent_id text, reason text)
 RETURNS integer
@@ -427,8 +734,9 @@ SET search_path FROM CURRENT
 AS $fn$
 DECLARE
   f text;
-  removed integer;
+  removed integer := 0;
   wid bigint;
+  g record;
 BEGIN
   IF reason IS NULL OR btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
@@ -436,17 +744,55 @@ BEGIN
   END IF;
   SELECT r.force_id INTO f FROM crimesnap.raw_crime r WHERE r.persistent_id = withdraw.persistent_id LIMIT 1;
   IF f IS NULL THEN
-    RAISE EXCEPTION 'no record has persistent id %', withdraw.persistent_id
+    RAISE EXCEPTION 'no record has persistent id %', coalesce(withdraw.persistent_id, 'NULL')
       USING ERRCODE = 'no_data_found',
-            HINT = 'ASB has no persistent id: withdraw it by its public id with crimesnap.withdraw_record(id, reason).';
+            HINT = 'ASB has no public persistent id: withdraw it by its public id with crimesnap.withdraw_record(id, reason).';
   END IF;
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f));
+  SELECT w.withdrawal_id INTO wid FROM crimesnap.withdrawal w
+   WHERE w.scope = 'record' AND w.persistent_id = withdraw.persistent_id AND w.reinstated_at IS NULL;
+  IF FOUND THEN
+    RAISE EXCEPTION 'the record is already withdrawn, by withdrawal %', wid
+      USING ERRCODE = 'duplicate_object',
+            HINT = 'See crimesnap.withdrawal; reinstate it first to withdraw it again.';
+  END IF;
   INSERT INTO crimesnap.withdrawal (scope, force_id, persistent_id, reason)
   VALUES ('record', f, withdraw.persistent_id, reason) RETURNING withdrawal_id INTO wid;
-  DELETE FROM crimesnap.published_crime c
-   USING crimesnap.raw_crime r
-   WHERE r.crime_id = c.crime_id AND r.persistent_id = withdraw.persistent_id;
-  GET DIAGNOSTICS removed = ROW_COUNT;
+
+  -- From the street-level outputs...
+  FOR g IN DELETE FROM crimesnap.published_crime c
+             USING crimesnap.raw_crime r
+            WHERE r.crime_id = c.crime_id AND r.persistent_id = withdraw.persistent_id
+        RETURNING c.force_id, c.month, c.point_id
+  LOOP
+    UPDATE crimesnap.publication p
+       SET crimes = p.crimes - 1, withheld = p.withheld + 1,
+           mapped = p.mapped - (g.point_id IS NOT NULL)::integer,
+           no_location = p.no_location - (g.point_id IS NULL)::integer
+     WHERE p.force_id = g.force_id AND p.month = g.month;
+    removed := removed + 1;
+  END LOOP;
+  -- ...and from the trend, when its month has rolled off: exactly the cell it counted in.
+  FOR g IN DELETE FROM crimesnap.trend_member t
+             USING crimesnap.raw_crime r
+            WHERE r.crime_id = t.crime_id AND r.persistent_id = withdraw.persistent_id
+        RETURNING t.*
+  LOOP
+    DELETE FROM crimesnap.trend x
+     WHERE x.force_id = g.force_id AND x.month = g.month AND x.category = g.category
+       AND x.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
+       AND x.lsoa_code IS NOT DISTINCT FROM g.lsoa_code AND x.crimes = 1;
+    UPDATE crimesnap.trend x SET crimes = x.crimes - 1
+     WHERE x.force_id = g.force_id AND x.month = g.month AND x.category = g.category
+       AND x.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
+       AND x.lsoa_code IS NOT DISTINCT FROM g.lsoa_code;
+    UPDATE crimesnap.publication p
+       SET crimes = p.crimes - 1, withheld = p.withheld + 1,
+           mapped = p.mapped - (g.lsoa_code IS NOT NULL)::integer,
+           no_location = p.no_location - (g.lsoa_code IS NULL)::integer
+     WHERE p.force_id = g.force_id AND p.month = g.month;
+    removed := removed + 1;
+  END LOOP;
   INSERT INTO crimesnap.audit_log (action, force_id, detail)
   VALUES ('withdraw', f, pg_catalog.jsonb_build_object('withdrawal_id', wid, 'scope', 'record',
                                                        'persistent_id', withdraw.persistent_id,
@@ -455,7 +801,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.withdraw(text, text) IS
-  'Withdraws one record by persistent id from every output at once, and keeps it out of later re-publications until reinstated. Returns the rows removed.';
+  'Withdraws one record by persistent id from every output at once (street level, API, exports, and the trend cell it counts in once rolled off), and keeps it out of later re-publications until reinstated. Returns the rows removed (0 when it was not published yet).';
 
 CREATE FUNCTION crimesnap.withdraw_record(id bigint, reason text)
 RETURNS integer
@@ -470,14 +816,14 @@ BEGIN
     FROM crimesnap.published_crime c JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
    WHERE c.id = withdraw_record.id;
   IF pid IS NULL THEN
-    RAISE EXCEPTION 'no published record has id %', withdraw_record.id
+    RAISE EXCEPTION 'no published record has id %', coalesce(withdraw_record.id::text, 'NULL')
       USING ERRCODE = 'no_data_found', HINT = 'See crimesnap_api.street_crime and crimesnap_api.no_location_crime.';
   END IF;
   RETURN crimesnap.withdraw(pid, reason);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.withdraw_record(bigint, text) IS
-  'Withdraws one published record by its public id; the way to withdraw ASB, which has no persistent id.';
+  'Withdraws one published record by its public id; the way to withdraw ASB, which has no public persistent id.';
 
 CREATE FUNCTION crimesnap.withdraw_force(force text, reason text, month date DEFAULT NULL)
 RETURNS integer
@@ -487,33 +833,48 @@ SET search_path FROM CURRENT
 AS $fn$
 DECLARE
   m date := pg_catalog.date_trunc('month', withdraw_force.month)::date;
+  w_scope text := CASE WHEN withdraw_force.month IS NULL THEN 'force' ELSE 'month' END;
   removed integer;
+  counted bigint;
   wid bigint;
 BEGIN
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = withdraw_force.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', withdraw_force.force USING ERRCODE = 'foreign_key_violation';
   END IF;
   IF reason IS NULL OR btrim(reason) = '' THEN
-    RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
   END IF;
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(withdraw_force.force));
+  SELECT w.withdrawal_id INTO wid FROM crimesnap.withdrawal w
+   WHERE w.force_id = withdraw_force.force AND w.reinstated_at IS NULL
+     AND (w.scope = 'force' OR (w.scope = 'month' AND w.month = m AND w_scope = 'month'));
+  IF FOUND THEN
+    RAISE EXCEPTION 'the data of force % % is already withdrawn', withdraw_force.force,
+                    coalesce('for ' || pg_catalog.to_char(m, 'YYYY-MM'), 'as a whole')
+      USING ERRCODE = 'duplicate_object',
+            HINT = pg_catalog.format('See withdrawal %s in crimesnap.withdrawal.', wid);
+  END IF;
   INSERT INTO crimesnap.withdrawal (scope, force_id, month, reason)
-  VALUES (CASE WHEN m IS NULL THEN 'force' ELSE 'month' END, withdraw_force.force, m, reason)
+  VALUES (w_scope, withdraw_force.force, m, reason)
   RETURNING withdrawal_id INTO wid;
   DELETE FROM crimesnap.published_crime c
    WHERE c.force_id = withdraw_force.force AND (m IS NULL OR c.month = m);
   GET DIAGNOSTICS removed = ROW_COUNT;
+  SELECT coalesce(sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
+   WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
+  DELETE FROM crimesnap.trend_member t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.publication p WHERE p.force_id = withdraw_force.force AND (m IS NULL OR p.month = m);
   INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
   VALUES ('withdraw', withdraw_force.force, m,
-          pg_catalog.jsonb_build_object('withdrawal_id', wid, 'scope', CASE WHEN m IS NULL THEN 'force' ELSE 'month' END,
-                                        'removed', removed, 'reason', reason));
-  RETURN removed;
+          pg_catalog.jsonb_build_object('withdrawal_id', wid, 'scope', w_scope,
+                                        'removed', removed, 'removed_from_trend', counted, 'reason', reason));
+  RETURN removed + counted;
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.withdraw_force(text, text, date) IS
-  'The data controller''s withdrawal: removes a force''s month (or, with no month, all its data) from every output including the trend table. Returns the street-level rows removed.';
+  'The data controller''s withdrawal: removes a force''s month (or, with no month, all its data) from every output including the trend table, and blocks its publication until reinstated. Returns the records removed, street-level and trend.';
 
 CREATE FUNCTION crimesnap.reinstate(withdrawal_id bigint, reason text)
 RETURNS void
@@ -525,20 +886,35 @@ DECLARE
   w crimesnap.withdrawal;
 BEGIN
   IF reason IS NULL OR btrim(reason) = '' THEN
-    RAISE EXCEPTION 'a reinstatement needs a reason' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'a reinstatement needs a reason' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the decision it carries out; it goes to the audit log.';
+  END IF;
+  SELECT x.* INTO w FROM crimesnap.withdrawal x WHERE x.withdrawal_id = reinstate.withdrawal_id;
+  IF FOUND THEN
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(w.force_id));
   END IF;
   UPDATE crimesnap.withdrawal x
-     SET reinstated_by = SESSION_USER, reinstated_at = pg_catalog.now(), reinstate_reason = reason
+     SET reinstated_by = SESSION_USER, reinstated_at = pg_catalog.now(), reinstate_reason = reinstate.reason
    WHERE x.withdrawal_id = reinstate.withdrawal_id AND x.reinstated_at IS NULL
   RETURNING x.* INTO w;
   IF NOT FOUND THEN
-    RAISE EXCEPTION 'withdrawal % does not exist or is already reinstated', reinstate.withdrawal_id
+    RAISE EXCEPTION 'withdrawal % does not exist or is already reinstated', coalesce(reinstate.withdrawal_id::text, 'NULL')
       USING ERRCODE = 'no_data_found', HINT = 'See crimesnap.withdrawal.';
   END IF;
   INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
   VALUES ('reinstate', w.force_id, w.month,
-          pg_catalog.jsonb_build_object('withdrawal_id', w.withdrawal_id, 'scope', w.scope, 'reason', reason));
+          pg_catalog.jsonb_build_object('withdrawal_id', w.withdrawal_id, 'scope', w.scope,
+                                        'persistent_id', w.persistent_id, 'reason', reason));
+  RAISE NOTICE 'withdrawal % of force % is reinstated', w.withdrawal_id, w.force_id
+    USING HINT = 'Nothing is published again until crimesnap.publish_month() re-publishes the month concerned.';
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
-  'Ends a withdrawal. The data comes back at the next publish_month() of its month.';
+  'Ends a withdrawal, with a reason for the audit log. The data comes back at the next crimesnap.publish_month() of its month, not before.';
+
+-- ---- privileges for this section (90-grants.sql adds the rest) ----
+GRANT SELECT ON crimesnap.place_class TO crimesnap_analyst, crimesnap_loader;
+GRANT INSERT, DELETE ON crimesnap.place_class TO crimesnap_publisher;
+GRANT EXECUTE ON FUNCTION crimesnap.audit_publication(text, date),
+                          crimesnap.location_label_problem(text)
+  TO crimesnap_publisher;
