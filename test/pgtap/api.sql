@@ -1,17 +1,13 @@
 -- The web contract: what crimesnap_web can and cannot read, that no output carries a raw
 -- coordinate or a reference number, that the views hold even against a caller's leaky
 -- function, police.uk's 10,000-row cap, the CSV header and the GeoJSON.
--- The town fixture commits its own transaction, so the file starts from a fresh extension
--- and leaves one behind; the tests themselves run in one transaction, rolled back.
+-- Everything, the town included, runs in one transaction that is rolled back.
 \set QUIET 1
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS town CASCADE;
-DROP EXTENSION IF EXISTS crimesnap CASCADE;
-CREATE EXTENSION crimesnap;
+BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-BEGIN;
 SELECT plan(50);
 \o /dev/null
 SELECT crimesnap.build_snap_points();
@@ -219,6 +215,3 @@ SELECT is((SELECT count(*) FROM json_array_elements(crimesnap_api.geojson('north
 SELECT * FROM finish();
 ROLLBACK;
 
-DROP SCHEMA town CASCADE;
-DROP EXTENSION crimesnap CASCADE;
-CREATE EXTENSION crimesnap;

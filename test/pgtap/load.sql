@@ -1,17 +1,13 @@
 -- Loading: every reject reason, the record count check, batch metadata, corrected
 -- resubmissions, the context screen (positives and negatives), sensitive offences and the
 -- loader's privileges.
--- The town fixture commits its own transaction, so the file starts from a fresh extension
--- and leaves one behind; the tests themselves run in one transaction, rolled back.
+-- Everything, the town included, runs in one transaction that is rolled back.
 \set QUIET 1
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS town CASCADE;
-DROP EXTENSION IF EXISTS crimesnap CASCADE;
-CREATE EXTENSION crimesnap;
+BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-BEGIN;
 SELECT plan(71);
 
 -- ---- a batch with one row of every kind of fault ----
@@ -183,6 +179,3 @@ RESET ROLE;
 SELECT * FROM finish();
 ROLLBACK;
 
-DROP SCHEMA town CASCADE;
-DROP EXTENSION crimesnap CASCADE;
-CREATE EXTENSION crimesnap;

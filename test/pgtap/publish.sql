@@ -1,17 +1,13 @@
 -- Publication: the lag, persistent ids (stable, keyed, never the reference), categories,
 -- location text, LSOAs, no-location crimes, atomic re-publication and roll-off, the audit
 -- that proves the rules (and catches each broken one), and who may publish.
--- The town fixture commits its own transaction, so the file starts from a fresh extension
--- and leaves one behind; the tests themselves run in one transaction, rolled back.
+-- Everything, the town included, runs in one transaction that is rolled back.
 \set QUIET 1
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS town CASCADE;
-DROP EXTENSION IF EXISTS crimesnap CASCADE;
-CREATE EXTENSION crimesnap;
+BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-BEGIN;
 SELECT plan(70);
 
 SELECT crimesnap.build_snap_points() AS version \gset
@@ -212,6 +208,3 @@ RESET ROLE;
 SELECT * FROM finish();
 ROLLBACK;
 
-DROP SCHEMA town CASCADE;
-DROP EXTENSION crimesnap CASCADE;
-CREATE EXTENSION crimesnap;

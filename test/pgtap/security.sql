@@ -67,9 +67,9 @@ SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_analyst' AND p
 SELECT is((SELECT array_agg(rel ORDER BY rel) FROM rel_privs
             WHERE role = 'crimesnap_analyst' AND rel LIKE 'crimesnap.%'),
           ARRAY['crimesnap.category', 'crimesnap.category_fold', 'crimesnap.force', 'crimesnap.lsoa',
-                'crimesnap.neighbourhood', 'crimesnap.offence_code', 'crimesnap.publication',
-                'crimesnap.snap_point', 'crimesnap.snap_point_change', 'crimesnap.snap_point_set',
-                'crimesnap.trend'],
+                'crimesnap.neighbourhood', 'crimesnap.offence_code', 'crimesnap.place_class',
+                'crimesnap.publication', 'crimesnap.snap_point', 'crimesnap.snap_point_change',
+                'crimesnap.snap_point_set', 'crimesnap.trend'],
           'analyst: reads exactly the published, aggregate and reference tables of schema crimesnap');
 
 -- ---- crimesnap_loader: the input tables and the upload ----
@@ -92,8 +92,10 @@ SELECT ok(NOT has_function_privilege('crimesnap_loader', 'crimesnap.publish_mont
           'loader: cannot publish');
 
 -- ---- crimesnap_publisher: reads what it controls, changes it only through the pipeline ----
-SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_publisher' AND priv <> 'SELECT'), 0::bigint,
-          'publisher: changes nothing directly; the pipeline functions do');
+SELECT is((SELECT array_agg(rel || ' ' || priv ORDER BY rel, priv) FROM rel_privs
+            WHERE role = 'crimesnap_publisher' AND priv <> 'SELECT'),
+          ARRAY['crimesnap.place_class DELETE', 'crimesnap.place_class INSERT'],
+          'publisher: changes data only through the pipeline functions, and the place classes it allows on the map');
 SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'crimesnap'::regnamespace AND c.relkind IN ('r', 'v')
               AND c.relname <> 'secret' AND NOT has_table_privilege('crimesnap_publisher', c.oid, 'SELECT')),
           0::bigint, 'publisher: reads every table but the secret');

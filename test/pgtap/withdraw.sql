@@ -2,17 +2,13 @@
 -- once, including the trend cell it counted in once its month rolled off; it never comes
 -- back on a re-publication until reinstated; a force withdraws a month or everything; every
 -- withdrawal and reinstatement is in the audit log with who, when and why.
--- The town fixture commits its own transaction, so the file starts from a fresh extension
--- and leaves one behind; the tests themselves run in one transaction, rolled back.
+-- Everything, the town included, runs in one transaction that is rolled back.
 \set QUIET 1
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS town CASCADE;
-DROP EXTENSION IF EXISTS crimesnap CASCADE;
-CREATE EXTENSION crimesnap;
+BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-BEGIN;
 SELECT plan(54);
 
 SELECT crimesnap.build_snap_points() AS version \gset
@@ -179,6 +175,3 @@ SELECT ok(NOT has_function_privilege(r, f, 'EXECUTE'), format('%s may not call %
 SELECT * FROM finish();
 ROLLBACK;
 
-DROP SCHEMA town CASCADE;
-DROP EXTENSION crimesnap CASCADE;
-CREATE EXTENSION crimesnap;

@@ -1,11 +1,9 @@
 -- Loading a force's monthly upload: the context screen, the offence code mapping, a batch
 -- with every kind of bad row, the record count check, and a corrected resubmission.
--- The town fixture commits its own transaction, so this file starts from a freshly created
--- extension and leaves one behind.
+-- Everything, the town included, runs in one transaction that is rolled back.
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS town CASCADE;
-DROP EXTENSION crimesnap CASCADE;
-CREATE EXTENSION crimesnap;
+\set ON_ERROR_ROLLBACK on
+BEGIN;
 \set ECHO none
 \set seed 42
 \i test/fixtures/town.sql
@@ -63,7 +61,6 @@ INSERT INTO crimesnap.offence_code (force_id, offence_code, slug, description)
 VALUES ('northshire', 'BURG1', 'burglary', 'Northshire''s own burglary code');
 
 -- ---- a batch with every kind of bad row ----
-BEGIN;
 INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context)
 SELECT force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context
   FROM town.upload WHERE month = '2026-09-01' AND force = 'northshire' ORDER BY crime_ref;
@@ -150,6 +147,3 @@ SELECT count(*) AS live FROM crimesnap.raw_crime WHERE superseded_by_batch IS NU
 ROLLBACK;
 
 -- Leave a clean extension for the next file.
-DROP SCHEMA town CASCADE;
-DROP EXTENSION crimesnap CASCADE;
-CREATE EXTENSION crimesnap;
