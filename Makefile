@@ -46,6 +46,9 @@ OBJS = \
 	src/crimesnap.o \
 	src/geomio.o \
 	src/snappoint.o \
+	src/spatialgrid.o \
+	src/associate.o \
+	src/snapbuild.o \
 	src/sanitise.o \
 	src/persistid.o
 

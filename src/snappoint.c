@@ -48,11 +48,18 @@ typedef enum SnapRule
 	RULE_BBOX_CENTRE = 2
 } SnapRule;
 
+/*
+ * Address coordinates are summed as whole millimetres in integers: integer addition does
+ * not depend on order, so the address centroid, like everything else here, comes out the
+ * same to the bit from any plan, serial or parallel.
+ */
+#define CENTROID_UNITS_PER_METRE 1000.0
+
 typedef struct SnapCentreState
 {
 	int64		naddresses;
-	double		sumx;
-	double		sumy;
+	int64		sumx;			/* in millimetres */
+	int64		sumy;
 	int32		srid;			/* -1 until the first geometry arrives */
 	int32		min_addresses;
 	int32		rule;
@@ -195,8 +202,8 @@ snap_centre_transfn(PG_FUNCTION_ARGS)
 		case CS_WKB_MULTIPOINT:
 			for (int i = 0; i < g.npoints; i++)
 			{
-				st->sumx += g.points[i].x;
-				st->sumy += g.points[i].y;
+				st->sumx += (int64) llround(g.points[i].x * CENTROID_UNITS_PER_METRE);
+				st->sumy += (int64) llround(g.points[i].y * CENTROID_UNITS_PER_METRE);
 			}
 			st->naddresses += g.npoints;
 			break;
@@ -252,8 +259,8 @@ snap_centre_combinefn(PG_FUNCTION_ARGS)
 typedef struct SnapCentreWire
 {
 	int64		naddresses;
-	double		sumx;
-	double		sumy;
+	int64		sumx;
+	int64		sumy;
 	int32		srid;
 	int32		min_addresses;
 	int32		rule;
@@ -644,8 +651,8 @@ choose_point(const SnapCentreState *st)
 			{
 				CsPoint		c;
 
-				c.x = st->sumx / (double) st->naddresses;
-				c.y = st->sumy / (double) st->naddresses;
+				c.x = (double) st->sumx / (double) st->naddresses / CENTROID_UNITS_PER_METRE;
+				c.y = (double) st->sumy / (double) st->naddresses / CENTROID_UNITS_PER_METRE;
 				result = nearest_on_component(lines, nlines, comp, best, c);
 				break;
 			}
