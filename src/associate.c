@@ -20,6 +20,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "common/hashfn.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
@@ -40,13 +41,82 @@ typedef struct Edges
 	CsBox	   *box;
 } Edges;
 
-/* A street's normalised name in its area, for the name lookup. */
+/* A street's normalised name (as a key id) in its area, for the name lookup. */
 typedef struct NameEntry
 {
 	int			area;
-	const char *key;
+	int			key;
 	int			street;
 } NameEntry;
+
+/*
+ * Interning by hash: 400,000 addresses carry a few thousand distinct spellings, and a hash
+ * table finds each one with a single string comparison where sorting them would take twenty.
+ */
+typedef struct StrHash
+{
+	int			cap;			/* a power of two */
+	int			n;
+	const char **str;			/* by id */
+	uint32	   *slot_hash;
+	int		   *slot_id;		/* -1 when empty */
+} StrHash;
+
+static void
+strhash_init(StrHash *h, int expected)
+{
+	h->cap = 64;
+	while (h->cap < 2 * expected)
+		h->cap *= 2;
+	h->n = 0;
+	h->str = palloc(sizeof(char *) * h->cap / 2);
+	h->slot_hash = palloc(sizeof(uint32) * h->cap);
+	h->slot_id = palloc(sizeof(int) * h->cap);
+	memset(h->slot_id, -1, sizeof(int) * h->cap);
+}
+
+/* The id of s, added when new; s must outlive the table. */
+static int
+strhash_intern(StrHash *h, const char *s)
+{
+	uint32		hv = hash_bytes((const unsigned char *) s, strlen(s));
+	uint32		i = hv & (h->cap - 1);
+
+	while (h->slot_id[i] >= 0)
+	{
+		if (h->slot_hash[i] == hv && strcmp(h->str[h->slot_id[i]], s) == 0)
+			return h->slot_id[i];
+		i = (i + 1) & (h->cap - 1);
+	}
+	if (h->n + 1 > h->cap / 2)
+	{
+		/* Grow: rehash every id into a table twice the size. */
+		StrHash		bigger;
+
+		strhash_init(&bigger, h->cap);
+		for (int id = 0; id < h->n; id++)
+		{
+			uint32		bh = hash_bytes((const unsigned char *) h->str[id], strlen(h->str[id]));
+			uint32		j = bh & (bigger.cap - 1);
+
+			while (bigger.slot_id[j] >= 0)
+				j = (j + 1) & (bigger.cap - 1);
+			bigger.slot_hash[j] = bh;
+			bigger.slot_id[j] = id;
+			bigger.str[id] = h->str[id];
+		}
+		bigger.n = h->n;
+		pfree(h->str);
+		pfree(h->slot_hash);
+		pfree(h->slot_id);
+		*h = bigger;
+		return strhash_intern(h, s);
+	}
+	h->slot_hash[i] = hv;
+	h->slot_id[i] = h->n;
+	h->str[h->n] = s;
+	return h->n++;
+}
 
 static int
 cstring_cmp(const void *a, const void *b)
@@ -96,13 +166,11 @@ name_entry_cmp(const void *pa, const void *pb)
 {
 	const NameEntry *a = pa;
 	const NameEntry *b = pb;
-	int			c;
 
 	if (a->area != b->area)
 		return a->area < b->area ? -1 : 1;
-	c = strcmp(a->key, b->key);
-	if (c != 0)
-		return c;
+	if (a->key != b->key)
+		return a->key < b->key ? -1 : 1;
 	return (a->street > b->street) - (a->street < b->street);
 }
 
@@ -116,36 +184,49 @@ box_dist(CsPoint p, const CsBox *b)
 	return sqrt(dx * dx + dy * dy);
 }
 
-/*
- * Normalised street names, computed once per distinct spelling: 400,000 addresses carry a
- * few thousand distinct names.
- */
-typedef struct NameCache
+/* Normalised street names, once per distinct spelling, as key ids. */
+typedef struct NameKeys
 {
-	char	  **raw;			/* sorted distinct spellings */
-	char	  **key;			/* their keys, NULL when nothing usable is left */
-	int			n;
-} NameCache;
+	StrHash		raw;			/* spellings as given */
+	StrHash		keys;			/* normalised keys */
+	int		   *key_of_raw;
+	int			cap;
+} NameKeys;
 
-static void
-name_cache_build(NameCache *c, char **a, int na, char **b, int nb)
+/* Key ids for the names of one array: -1 for no name, or nothing usable left of it. */
+static int *
+name_keys(NameKeys *nk, char **names, int n)
 {
-	c->raw = cs_intern_strings(a, na, b, nb, &c->n);
-	c->key = palloc(sizeof(char *) * Max(c->n, 1));
-	for (int i = 0; i < c->n; i++)
+	int		   *out = palloc(sizeof(int) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
 	{
-		char	   *k = cs_normalise_street_name(c->raw[i], strlen(c->raw[i]));
+		int			r;
 
-		c->key[i] = k[0] == '\0' ? NULL : k;
+		if (names[i] == NULL)
+		{
+			out[i] = -1;
+			continue;
+		}
+		r = strhash_intern(&nk->raw, names[i]);
+		if (r >= nk->cap || nk->key_of_raw[r] == -2)
+		{
+			char	   *k = cs_normalise_street_name(names[i], strlen(names[i]));
+
+			if (r >= nk->cap)
+			{
+				int			old = nk->cap;
+
+				nk->cap = Max(2 * nk->cap, r + 1);
+				nk->key_of_raw = repalloc(nk->key_of_raw, sizeof(int) * nk->cap);
+				for (int j = old; j < nk->cap; j++)
+					nk->key_of_raw[j] = -2; /* not yet normalised */
+			}
+			nk->key_of_raw[r] = k[0] == '\0' ? -1 : strhash_intern(&nk->keys, k);
+		}
+		out[i] = nk->key_of_raw[r];
 	}
-}
-
-static const char *
-name_cache_key(const NameCache *c, const char *raw)
-{
-	int			i = cs_intern_lookup(c->raw, c->n, raw);
-
-	return i < 0 ? NULL : c->key[i];
+	return out;
 }
 
 static bool
@@ -153,6 +234,88 @@ better(double d, int64 id, double bestd, int64 bestid)
 {
 	return d < bestd || (d == bestd && id < bestid);
 }
+
+/* What the searches of one call share. */
+typedef struct Search
+{
+	Edges	   *e;
+	const int64 *street_id;
+	const int  *street_key;
+	const int  *edge_order;		/* edges by area ... */
+	const int  *area_start;		/* ... from these offsets */
+	CsGrid	   *grids;			/* one per area, built when first needed */
+	bool	   *grid_built;
+	int		   *stamp;			/* per edge: the last search that measured it */
+	int			search;
+	int		   *ring;
+	int			ringcap;
+} Search;
+
+/*
+ * The nearest edge of the area's grid to p, ring by ring, among edges of streets with key
+ * want_key (any street when want_key is -1) no further than limit.  Updates *best (a street)
+ * and *bestd, ties to the lowest street id.
+ */
+static void
+grid_nearest(Search *sr, int area, CsPoint p, int want_key, double limit, int *best, double *bestd)
+{
+	CsGrid	   *grid = &sr->grids[area];
+	int			cx,
+				cy;
+	int			maxring;
+
+	if (sr->area_start[area + 1] == sr->area_start[area])
+		return;
+	if (!sr->grid_built[area])
+	{
+		cs_grid_build(grid, sr->e->box, sr->edge_order + sr->area_start[area],
+					  sr->area_start[area + 1] - sr->area_start[area], 0.0);
+		sr->grid_built[area] = true;
+	}
+	sr->search++;
+	cs_grid_locate(grid, p.x, p.y, &cx, &cy);
+	maxring = cs_grid_max_ring(grid);
+	for (int r = 0; r <= maxring; r++)
+	{
+		double		bound = cs_grid_ring_bound(grid, p.x, p.y, cx, cy, r);
+		int			ncells;
+
+		/* Nothing in this ring or beyond can beat (or tie with) the best, or is near enough. */
+		if (bound > *bestd || bound > limit || bound == DBL_MAX)
+			break;
+		if (8 * r + 1 > sr->ringcap)
+		{
+			sr->ringcap = 2 * (8 * r + 1);
+			sr->ring = repalloc(sr->ring, sizeof(int) * sr->ringcap);
+		}
+		ncells = cs_grid_ring_cells(grid, cx, cy, r, sr->ring);
+		for (int c = 0; c < ncells; c++)
+			for (int k = grid->cellstart[sr->ring[c]]; k < grid->cellstart[sr->ring[c] + 1]; k++)
+			{
+				int			ed = grid->items[k];
+				int			s = sr->e->street[ed];
+				double		d;
+
+				if (sr->stamp[ed] == sr->search)
+					continue;
+				sr->stamp[ed] = sr->search;
+				if (want_key >= 0 && sr->street_key[s] != want_key)
+					continue;
+				d = cs_dist_pt_seg(p, sr->e->a[ed], sr->e->b[ed]);
+				if (d <= limit && (*best < 0 || better(d, sr->street_id[s], *bestd, sr->street_id[*best])))
+				{
+					*best = s;
+					*bestd = d;
+				}
+			}
+	}
+}
+
+/*
+ * Streets of one name in one area beyond which a name search goes through the grid rather
+ * than down the list: a common name ("High Street") can have hundreds of pieces.
+ */
+#define NAME_LIST_MAX 8
 
 /*
  * associate_addresses(address_ids bigint[], address_geoms geometry[], address_streets text[],
@@ -178,22 +341,21 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	char	  **street_name;
 	char	  **street_area_s = NULL;
 	double		max_name_distance;
-	char	  **areas;
 	int			nareas;
 	int		   *addr_area;
 	int		   *street_area;
-	NameCache	names;
+	NameKeys	nk;
+	int		   *addr_key;
+	int		   *street_key;
 	NameEntry  *byname;
 	int			nbyname = 0;
 	CsBox	   *street_box;
 	Edges		e;
 	int		   *edge_order;
 	int		   *area_start;
-	CsGrid	   *grids;
-	bool	   *grid_built;
-	int		   *stamp;
-	int		   *ring;
-	int			ringcap = 64;
+	Search		sr;
+	Datum		name_text;
+	Datum		nearest_text;
 
 	for (int i = 0; i < 6; i++)
 		if (PG_ARGISNULL(i))
@@ -268,15 +430,25 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	nareas = 1;
 	if (addr_area_s != NULL)
 	{
-		areas = cs_intern_strings(addr_area_s, naddr, street_area_s, nstreet, &nareas);
-		for (int i = 0; i < naddr; i++)
-			addr_area[i] = cs_intern_lookup(areas, nareas, addr_area_s[i]);
+		StrHash		ah;
+
+		strhash_init(&ah, 256);
 		for (int i = 0; i < nstreet; i++)
-			street_area[i] = cs_intern_lookup(areas, nareas, street_area_s[i]);
+			street_area[i] = street_area_s[i] == NULL ? -1 : strhash_intern(&ah, street_area_s[i]);
+		for (int i = 0; i < naddr; i++)
+			addr_area[i] = addr_area_s[i] == NULL ? -1 : strhash_intern(&ah, addr_area_s[i]);
+		nareas = Max(ah.n, 1);
 	}
 
 	/* ---- streets: name entries, boxes and edges ---- */
-	name_cache_build(&names, addr_name, naddr, street_name, nstreet);
+	strhash_init(&nk.raw, 1024);
+	strhash_init(&nk.keys, 1024);
+	nk.cap = 1024;
+	nk.key_of_raw = palloc(sizeof(int) * nk.cap);
+	for (int j = 0; j < nk.cap; j++)
+		nk.key_of_raw[j] = -2;
+	street_key = name_keys(&nk, street_name, nstreet);
+	addr_key = name_keys(&nk, addr_name, naddr);
 	byname = palloc(sizeof(NameEntry) * Max(nstreet, 1));
 	street_box = palloc(sizeof(CsBox) * Max(nstreet, 1));
 	e.n = 0;
@@ -292,7 +464,6 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	{
 		CsGeom	   *g = &street_geom.geoms[s];
 		CsBox	   *sb = &street_box[s];
-		const char *key;
 
 		sb->xmin = sb->ymin = DBL_MAX;
 		sb->xmax = sb->ymax = -DBL_MAX;
@@ -335,11 +506,10 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 			e.box[e.n].ymin = e.box[e.n].ymax = g->points[0].y;
 			e.n++;
 		}
-		key = name_cache_key(&names, street_name[s]);
-		if (key != NULL)
+		if (street_key[s] >= 0)
 		{
 			byname[nbyname].area = street_area[s];
-			byname[nbyname].key = key;
+			byname[nbyname].key = street_key[s];
 			byname[nbyname].street = s;
 			nbyname++;
 		}
@@ -361,12 +531,21 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 			edge_order[fill[street_area[e.street[i]]]++] = i;
 		pfree(fill);
 	}
-	grids = palloc0(sizeof(CsGrid) * nareas);
-	grid_built = palloc0(sizeof(bool) * nareas);
-	stamp = palloc(sizeof(int) * Max(e.n, 1));
+	sr.e = &e;
+	sr.street_id = street_id;
+	sr.street_key = street_key;
+	sr.edge_order = edge_order;
+	sr.area_start = area_start;
+	sr.grids = palloc0(sizeof(CsGrid) * nareas);
+	sr.grid_built = palloc0(sizeof(bool) * nareas);
+	sr.stamp = palloc(sizeof(int) * Max(e.n, 1));
 	for (int i = 0; i < e.n; i++)
-		stamp[i] = -1;
-	ring = palloc(sizeof(int) * ringcap);
+		sr.stamp[i] = -1;
+	sr.search = 0;
+	sr.ringcap = 64;
+	sr.ring = palloc(sizeof(int) * sr.ringcap);
+	name_text = CStringGetTextDatum("name");
+	nearest_text = CStringGetTextDatum("nearest");
 
 	/* ---- every address ---- */
 	for (int i = 0; i < naddr; i++)
@@ -376,8 +555,7 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 		int			area = addr_area[i];
 		int			best = -1;
 		double		bestd = DBL_MAX;
-		const char *matched = NULL;
-		const char *key;
+		Datum		matched = (Datum) 0;
 		Datum		values[4];
 		bool		nulls[4] = {false, false, true, false};
 
@@ -391,10 +569,9 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 		p = g->points[0];
 
 		/* 1. A street of the address's own name nearby. */
-		key = name_cache_key(&names, addr_name[i]);
-		if (key != NULL && nbyname > 0)
+		if (addr_key[i] >= 0 && nbyname > 0)
 		{
-			NameEntry	probe = {area, key, -1};
+			NameEntry	probe = {area, addr_key[i], -1};
 			int			lo = 0,
 						hi = nbyname;
 
@@ -408,85 +585,47 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 				else
 					hi = mid;
 			}
-			for (int k = lo; k < nbyname && byname[k].area == area && strcmp(byname[k].key, key) == 0; k++)
-			{
-				int			s = byname[k].street;
-				CsGeom	   *sg = &street_geom.geoms[s];
-
-				if (box_dist(p, &street_box[s]) > Min(bestd, max_name_distance))
-					continue;
-				for (int pt = 0; pt < sg->nparts; pt++)
+			hi = lo;
+			while (hi < nbyname && byname[hi].area == area && byname[hi].key == addr_key[i])
+				hi++;
+			if (hi - lo > NAME_LIST_MAX)
+				grid_nearest(&sr, area, p, addr_key[i], max_name_distance, &best, &bestd);
+			else
+				for (int k = lo; k < hi; k++)
 				{
-					int			j0 = sg->partstart[pt];
-					int			j1 = sg->partstart[pt + 1];
+					int			s = byname[k].street;
+					CsGeom	   *sg = &street_geom.geoms[s];
 
-					for (int j = j0; j < j1; j++)
+					if (box_dist(p, &street_box[s]) > Min(bestd, max_name_distance))
+						continue;
+					for (int pt = 0; pt < sg->nparts; pt++)
 					{
-						double		d = (j + 1 < j1) ? cs_dist_pt_seg(p, sg->points[j], sg->points[j + 1])
-							: (j1 - j0 == 1 ? cs_dist_pt_pt(p, sg->points[j]) : DBL_MAX);
+						int			j0 = sg->partstart[pt];
+						int			j1 = sg->partstart[pt + 1];
 
-						if (d <= max_name_distance && (best < 0 || better(d, street_id[s], bestd, street_id[best])))
+						for (int j = j0; j < j1; j++)
 						{
-							best = s;
-							bestd = d;
+							double		d = (j + 1 < j1) ? cs_dist_pt_seg(p, sg->points[j], sg->points[j + 1])
+								: (j1 - j0 == 1 ? cs_dist_pt_pt(p, sg->points[j]) : DBL_MAX);
+
+							if (d <= max_name_distance && (best < 0 || better(d, street_id[s], bestd, street_id[best])))
+							{
+								best = s;
+								bestd = d;
+							}
 						}
 					}
 				}
-			}
 			if (best >= 0)
-				matched = "name";
+				matched = name_text;
 		}
 
 		/* 2. Otherwise the nearest centreline of the area. */
-		if (best < 0 && area_start[area + 1] > area_start[area])
+		if (best < 0)
 		{
-			CsGrid	   *grid = &grids[area];
-			int			cx,
-						cy;
-			int			maxring;
-
-			if (!grid_built[area])
-			{
-				cs_grid_build(grid, e.box, edge_order + area_start[area],
-							  area_start[area + 1] - area_start[area], 0.0);
-				grid_built[area] = true;
-			}
-			cs_grid_locate(grid, p.x, p.y, &cx, &cy);
-			maxring = cs_grid_max_ring(grid);
-			for (int r = 0; r <= maxring; r++)
-			{
-				double		bound = cs_grid_ring_bound(grid, p.x, p.y, cx, cy, r);
-				int			ncells;
-
-				/* Nothing in this ring or beyond can beat (or tie with) the best. */
-				if (bound > bestd || bound == DBL_MAX)
-					break;
-				if (8 * r + 1 > ringcap)
-				{
-					ringcap = 2 * (8 * r + 1);
-					ring = repalloc(ring, sizeof(int) * ringcap);
-				}
-				ncells = cs_grid_ring_cells(grid, cx, cy, r, ring);
-				for (int c = 0; c < ncells; c++)
-					for (int k = grid->cellstart[ring[c]]; k < grid->cellstart[ring[c] + 1]; k++)
-					{
-						int			ed = grid->items[k];
-						int			s = e.street[ed];
-						double		d;
-
-						if (stamp[ed] == i)
-							continue;
-						stamp[ed] = i;
-						d = cs_dist_pt_seg(p, e.a[ed], e.b[ed]);
-						if (best < 0 || better(d, street_id[s], bestd, street_id[best]))
-						{
-							best = s;
-							bestd = d;
-						}
-					}
-			}
+			grid_nearest(&sr, area, p, -1, DBL_MAX, &best, &bestd);
 			if (best >= 0)
-				matched = "nearest";
+				matched = nearest_text;
 		}
 
 emit:
@@ -494,7 +633,7 @@ emit:
 		if (best >= 0)
 		{
 			values[1] = Int64GetDatum(street_id[best]);
-			values[2] = CStringGetTextDatum(matched);
+			values[2] = matched;
 			values[3] = Float8GetDatum(bestd);
 			nulls[2] = false;
 		}
@@ -504,8 +643,6 @@ emit:
 			values[1] = values[2] = values[3] = (Datum) 0;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-		if (matched != NULL)
-			pfree(DatumGetPointer(values[2]));
 	}
 
 	MemoryContextSwitchTo(old);

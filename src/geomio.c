@@ -284,8 +284,10 @@ cs_line_datum(CsGeomIO *io, const CsPoint *pts, int n, int32 srid)
 }
 
 /*
- * Decode a geometry[] into out, allocating in mcxt.  The EWKB of each element is freed as
- * soon as it is parsed, so a large array costs its coordinates and little more.
+ * Decode a geometry[] into out, allocating in mcxt.  Every element is decoded in a scratch
+ * context (PostGIS's send function leaves garbage behind) and its coordinates appended to
+ * two arrays shared by all elements, so that a large array costs its coordinates and a few
+ * allocations, not several per element.
  */
 void
 cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
@@ -298,6 +300,14 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 	char		typalign;
 	Datum	   *elems;
 	MemoryContext scratch;
+	CsPoint    *pts;
+	int		   *parts;
+	int			npts = 0;
+	int			nparts = 0;
+	int			ptscap;
+	int			partscap;
+	int		   *firstpt;
+	int		   *firstpart;
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -308,31 +318,56 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 	get_typlenbyvalalign(out->elemtype, &typlen, &typbyval, &typalign);
 	deconstruct_array(arr, out->elemtype, typlen, typbyval, typalign, &elems, &out->nulls, &out->n);
 	out->geoms = palloc0(sizeof(CsGeom) * Max(out->n, 1));
+	firstpt = palloc(sizeof(int) * Max(out->n, 1));
+	firstpart = palloc(sizeof(int) * Max(out->n, 1));
+	ptscap = Max(out->n, 16);
+	partscap = Max(out->n * 2, 16);
+	pts = palloc(sizeof(CsPoint) * ptscap);
+	parts = palloc(sizeof(int) * partscap);
 
-	/*
-	 * PostGIS's send function leaves some garbage behind, so every element is decoded in a
-	 * scratch context and only its coordinates are copied out.
-	 */
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "crimesnap geometry array element",
 									ALLOCSET_SMALL_SIZES);
 	for (int i = 0; i < out->n; i++)
 	{
 		CsGeom		g;
-		CsGeom	   *dst = &out->geoms[i];
 
+		firstpt[i] = npts;
+		firstpart[i] = nparts;
 		if (out->nulls[i])
 			continue;
 		MemoryContextSwitchTo(scratch);
 		cs_geom_decode(&io, elems[i], &g);
 		MemoryContextSwitchTo(mcxt);
-		*dst = g;
-		dst->points = palloc(sizeof(CsPoint) * Max(g.npoints, 1));
-		memcpy(dst->points, g.points, sizeof(CsPoint) * g.npoints);
-		dst->partstart = palloc(sizeof(int) * (g.nparts + 1));
-		memcpy(dst->partstart, g.partstart, sizeof(int) * (g.nparts + 1));
+		if (npts + g.npoints > ptscap)
+		{
+			while (npts + g.npoints > ptscap)
+				ptscap *= 2;
+			pts = repalloc_huge(pts, sizeof(CsPoint) * ptscap);
+		}
+		if (nparts + g.nparts + 1 > partscap)
+		{
+			while (nparts + g.nparts + 1 > partscap)
+				partscap *= 2;
+			parts = repalloc_huge(parts, sizeof(int) * partscap);
+		}
+		memcpy(pts + npts, g.points, sizeof(CsPoint) * g.npoints);
+		/* Part offsets relative to the element's own first point, as CsGeom has them. */
+		memcpy(parts + nparts, g.partstart, sizeof(int) * (g.nparts + 1));
+		out->geoms[i] = g;
+		npts += g.npoints;
+		nparts += g.nparts + 1;
 		MemoryContextReset(scratch);
 	}
 	MemoryContextDelete(scratch);
+
+	/* Point every element into the shared arrays, now that they have stopped moving. */
+	for (int i = 0; i < out->n; i++)
+	{
+		out->geoms[i].points = pts + firstpt[i];
+		out->geoms[i].partstart = parts + firstpart[i];
+	}
+	pfree(firstpt);
+	pfree(firstpart);
 	pfree(elems);
 	MemoryContextSwitchTo(old);
 }
