@@ -417,6 +417,13 @@ BEGIN
                                        coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
    WHERE x.street_id IS NOT NULL;
 
+  -- A street's label: the spelling of its name that covers the greatest length of it.
+  CREATE TEMP TABLE cs_label ON COMMIT DROP AS
+  SELECT DISTINCT ON (x.neighbourhood_id, x.street_key) x.neighbourhood_id, x.street_key, x.name AS label
+    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
+            FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
+   ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
+
   CREATE TEMP TABLE cs_cand (
     cand_no          serial PRIMARY KEY,
     neighbourhood_id text,
@@ -436,11 +443,10 @@ BEGIN
     -- One per street (neighbourhood and name) with at least k addresses, placed by the rule
     -- on its main piece, then moved along its centreline off any property.
     INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, geom, target, reject)
-    SELECT s.neighbourhood_id, 'street', s.label, c.geom, s.centre,
+    SELECT s.neighbourhood_id, 'street', lbl.label, c.geom, s.centre,
            CASE WHEN c.geom IS NULL THEN 'no stretch of the street is clear of properties' END
       FROM (
         SELECT u.neighbourhood_id, u.street_key,
-               pg_catalog.mode() WITHIN GROUP (ORDER BY u.name) AS label,
                crimesnap.snap_centre(u.geom, k, rule) AS centre,
                ST_Collect(u.geom ORDER BY u.piece_id) FILTER (WHERE u.name IS NOT NULL) AS lines
           FROM (SELECT p.neighbourhood_id, p.street_key, p.name, p.geom, p.piece_id FROM pg_temp.cs_piece p
@@ -450,6 +456,7 @@ BEGIN
                   JOIN pg_temp.cs_piece p ON p.piece_id = x.piece_id
                   JOIN pg_temp.cs_addr a ON a.address_id = x.address_id) u
          GROUP BY u.neighbourhood_id, u.street_key) s
+      JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = s.neighbourhood_id AND lbl.street_key = s.street_key
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(s.lines, s.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
@@ -467,9 +474,7 @@ BEGIN
               FROM pg_temp.cs_piece p) arg
       CROSS JOIN LATERAL crimesnap.street_segments(coalesce(arg.areas, '{}'), coalesce(arg.keys, '{}'),
                                                    coalesce(arg.geoms, '{}'), segment_length) seg
-      JOIN (SELECT p.neighbourhood_id, p.street_key, pg_catalog.mode() WITHIN GROUP (ORDER BY p.name) AS label
-              FROM pg_temp.cs_piece p GROUP BY 1, 2) lbl
-        ON lbl.neighbourhood_id = seg.area AND lbl.street_key = seg.street
+      JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = seg.area AND lbl.street_key = seg.street
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(seg.geom, seg.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
@@ -687,7 +692,7 @@ BEGIN
   IF make_current THEN
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
-  DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_cand, pg_temp.cs_sel;
+  DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
   RETURN v;
 END
 $fn$;
