@@ -1,14 +1,55 @@
 -- Snap points: the builder's guarantees, and the audit that proves them.
 --
--- The demo town (test/fixtures/town.sql) commits its own transaction, so it is loaded before
--- this file's transaction and removed again after it.  Everything else happens in the
+-- The demo town (test/fixtures/town.sql) and the real Fitzrovia data (test/fixtures/
+-- fitzrovia.sql, when $CRIMESNAP_FITZROVIA or ../shared/data/fitzrovia, relative to the
+-- directory pg_prove runs in, holds it) commit their own transactions, so they are loaded
+-- before this file's transaction and removed again after it.  Everything else happens in the
 -- transaction and is rolled back.
 SET client_min_messages = warning;
 \ir ../fixtures/town.sql
+\set fitzrovia_dir `echo "${CRIMESNAP_FITZROVIA:-../shared/data/fitzrovia}"`
+\set have_fitzrovia `test -f "${CRIMESNAP_FITZROVIA:-../shared/data/fitzrovia}/streets_bng.csv" && echo true || echo false`
+\if :have_fitzrovia
+\ir ../fixtures/fitzrovia.sql
+\endif
 SET client_min_messages = warning;
 
 BEGIN;
-SELECT plan(50);
+SELECT plan(54);
+
+-- ==== 0. Fitzrovia, when its data is there ====
+\if :have_fitzrovia
+SAVEPOINT fitzrovia;
+DELETE FROM crimesnap.public_place;
+DELETE FROM crimesnap.address WHERE ST_X(geom) < 500000;
+DELETE FROM crimesnap.street WHERE ST_XMax(geom) < 500000;
+DELETE FROM crimesnap.neighbourhood WHERE force_id <> 'metropolitan';
+SELECT crimesnap.build_snap_points('street') AS fz_street \gset
+SELECT crimesnap.build_snap_points('dense') AS fz_dense \gset
+SELECT is((SELECT count(*) FROM crimesnap.audit_snap_points(:fz_street)), 0::bigint, 'Fitzrovia, street mode: the audit is clean');
+SELECT is((SELECT count(*) FROM crimesnap.audit_snap_points(:fz_dense)), 0::bigint, 'Fitzrovia, dense mode: the audit is clean');
+SELECT is((SELECT point_count FROM crimesnap.snap_point_set WHERE version = :fz_street), 63,
+          'Fitzrovia, street mode: 63 points, as the seeds'' method gives');
+CREATE TEMP TABLE fz_crime AS
+SELECT u.crime_ref, ST_SetSRID(ST_MakePoint(u.easting::float8, u.northing::float8), 27700) AS geom FROM fitzrovia.upload u;
+SELECT cmp_ok((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FROM (
+                 SELECT (SELECT ST_Distance(p.geom, c.geom) FROM crimesnap.snap_point p
+                          WHERE p.version = :fz_dense AND p.neighbourhood_id = crimesnap.neighbourhood_at(c.geom)
+                          ORDER BY p.geom <-> c.geom, p.point_id LIMIT 1) AS d FROM fz_crime c) x), '<',
+              0.7 * (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) FROM (
+                 SELECT (SELECT ST_Distance(p.geom, c.geom) FROM crimesnap.snap_point p
+                          WHERE p.version = :fz_street AND p.neighbourhood_id = crimesnap.neighbourhood_at(c.geom)
+                          ORDER BY p.geom <-> c.geom, p.point_id LIMIT 1) AS d FROM fz_crime c) x),
+              'Fitzrovia: dense mode cuts the median distance crimes move by more than 30%');
+ROLLBACK TO SAVEPOINT fitzrovia;
+-- The rest of this file works on the town alone.
+DELETE FROM crimesnap.address WHERE ST_X(geom) > 500000;
+DELETE FROM crimesnap.street WHERE ST_XMin(geom) > 500000;
+DELETE FROM crimesnap.lsoa WHERE ST_XMin(geom) > 500000;
+DELETE FROM crimesnap.neighbourhood WHERE force_id = 'metropolitan';
+\else
+SELECT skip('no Fitzrovia data in ' || :'fitzrovia_dir' || ' (set CRIMESNAP_FITZROVIA to run these)', 4);
+\endif
 
 -- ==== 1. The demo town: both modes build clean sets ====
 SELECT crimesnap.build_snap_points('street') AS town_street \gset
@@ -278,12 +319,12 @@ SELECT ok(has_table_privilege('crimesnap_loader', 'crimesnap.force_snap_point', 
 SELECT * FROM finish();
 ROLLBACK;
 
--- The demo town committed itself: remove it for the files that follow.
+-- The demo town and Fitzrovia committed themselves: remove them for the files that follow.
 SET client_min_messages = warning;
 DELETE FROM crimesnap.public_place;
 DELETE FROM crimesnap.address;
 DELETE FROM crimesnap.street;
 DELETE FROM crimesnap.lsoa;
 DELETE FROM crimesnap.neighbourhood;
-DELETE FROM crimesnap.force WHERE force_id IN ('northshire', 'southshire');
-DROP SCHEMA town CASCADE;
+DELETE FROM crimesnap.force WHERE force_id IN ('northshire', 'southshire', 'metropolitan');
+DROP SCHEMA IF EXISTS town, fitzrovia CASCADE;
