@@ -754,6 +754,10 @@ typedef struct Selector
 	int		   *area_addr;		/* addresses by area ... */
 	int		   *area_addr_start;	/* ... from these offsets (nareas + 1) */
 	int		   *taken;			/* scratch for try_admit(), naddr */
+	int		   *near;			/* scratch for area_addresses_near(), naddr */
+	CsGrid	   *addr_grids;		/* per area, over its addresses, built when first needed */
+	bool	   *addr_grid_built;
+	double	   *area_reach;		/* per area: the furthest an address is from its point */
 	int		   *lost;			/* scratch for try_admit(), ncand, kept zero */
 	int			k;
 	/* one grid per area over the candidates */
@@ -924,6 +928,15 @@ prune(Selector *s)
 }
 
 static int
+int_cmp(const void *pa, const void *pb)
+{
+	int			a = *(const int *) pa;
+	int			b = *(const int *) pb;
+
+	return (a > b) - (a < b);
+}
+
+static int
 rank_order_cmp(const void *pa, const void *pb, void *arg)
 {
 	const Selector *s = arg;
@@ -931,6 +944,66 @@ rank_order_cmp(const void *pa, const void *pb, void *arg)
 	int64		b = s->crank[*(const int *) pb];
 
 	return (a > b) - (a < b);
+}
+
+/*
+ * The addresses of c's area that c could take: those no further from c than the furthest any
+ * address of the area lies from its point (admissions only ever bring addresses nearer, so
+ * that bound, taken once after pruning, stays safe).  Through a grid of the area's addresses,
+ * so that admitting a point costs what lies around it, not the whole neighbourhood.  Returns
+ * the addresses in s->near (valid until the next call) and their number in *n.
+ */
+static const int *
+area_addresses_near(Selector *s, int c, int *n)
+{
+	int			area = s->carea[c];
+	int			first = s->area_addr_start[area];
+	int			count = s->area_addr_start[area + 1] - first;
+	CsGrid	   *g = &s->addr_grids[area];
+	double		reach;
+	int			x0,
+				x1,
+				y0,
+				y1;
+
+	if (!s->addr_grid_built[area])
+	{
+		CsBox	   *boxes = palloc(sizeof(CsBox) * Max(count, 1));
+		int		   *ids = palloc(sizeof(int) * Max(count, 1));
+
+		/* Boxes indexed by position in the area's list, so grid items are those positions. */
+		s->area_reach[area] = 0;
+		for (int i = 0; i < count; i++)
+		{
+			int			a = s->area_addr[first + i];
+
+			boxes[i].xmin = boxes[i].xmax = s->apt[a].x;
+			boxes[i].ymin = boxes[i].ymax = s->apt[a].y;
+			ids[i] = i;
+			s->area_reach[area] = (s->owner[a] < 0) ? DBL_MAX
+				: Max(s->area_reach[area], cs_dist_pt_pt(s->apt[a], s->cpt[s->owner[a]]));
+		}
+		cs_grid_build(g, boxes, ids, count, 0.0);
+		pfree(boxes);
+		pfree(ids);
+		s->addr_grid_built[area] = true;
+	}
+	reach = s->area_reach[area];
+	if (reach == DBL_MAX || count == 0)
+	{
+		*n = count;
+		return s->area_addr + first;
+	}
+	cs_grid_locate(g, s->cpt[c].x - reach, s->cpt[c].y - reach, &x0, &y0);
+	cs_grid_locate(g, s->cpt[c].x + reach, s->cpt[c].y + reach, &x1, &y1);
+	*n = 0;
+	for (int cy = y0; cy <= y1; cy++)
+		for (int cx = x0; cx <= x1; cx++)
+			for (int k = g->cellstart[cy * g->nx + cx]; k < g->cellstart[cy * g->nx + cx + 1]; k++)
+				s->near[(*n)++] = s->area_addr[first + g->items[k]];
+	/* The same addresses in the same order as a walk of the whole area would give. */
+	qsort(s->near, *n, sizeof(int), int_cmp);
+	return s->near;
 }
 
 /*
@@ -943,13 +1016,15 @@ rank_order_cmp(const void *pa, const void *pb, void *arg)
 static const char *
 try_admit(Selector *s, int c)
 {
-	int			area = s->carea[c];
 	int			ntaken = 0;
 	const char *why = NULL;
 
-	for (int i = s->area_addr_start[area]; i < s->area_addr_start[area + 1]; i++)
+	int			n;
+	const int  *addrs = area_addresses_near(s, c, &n);
+
+	for (int i = 0; i < n; i++)
 	{
-		int			a = s->area_addr[i];
+		int			a = addrs[i];
 		int			o = s->owner[a];
 		double		dc = cs_dist_pt_pt(s->apt[a], s->cpt[c]);
 
@@ -1241,6 +1316,10 @@ crimesnap_select_snap_points(PG_FUNCTION_ARGS)
 				s.area_addr[fill[s.aarea[a]]++] = a;
 	}
 	s.taken = palloc(sizeof(int) * Max(s.naddr, 1));
+	s.near = palloc(sizeof(int) * Max(s.naddr, 1));
+	s.addr_grids = palloc0(sizeof(CsGrid) * Max(s.nareas, 1));
+	s.addr_grid_built = palloc0(sizeof(bool) * Max(s.nareas, 1));
+	s.area_reach = palloc0(sizeof(double) * Max(s.nareas, 1));
 	s.lost = palloc0(sizeof(int) * Max(s.ncand, 1));
 
 	prune(&s);
