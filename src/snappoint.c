@@ -21,9 +21,14 @@
  *	  bbox_centre       the point of the piece nearest the centre of its bounding box
  *
  * The result does not depend on the order in which rows arrive: lines are put in a
- * canonical order and direction before any choice is made, so a parallel plan and a
- * serial one give the same point.  The state is "internal", with combine, serialise and
- * deserialise functions, so the aggregate is parallel safe.
+ * canonical order and direction before any choice is made, and address coordinates are
+ * summed in integer millimetres, so a parallel plan and a serial one give the same point to
+ * the bit.  The state is "internal", with combine, serialise and deserialise functions, so
+ * the aggregate is parallel safe.
+ *
+ * The aggregate only places the point.  Keeping it off properties (clear_point()), and
+ * checking its catchment against the other points, are the builder's later steps
+ * (snapbuild.c), because they need every address, not just the street's own.
  */
 #include "postgres.h"
 
