@@ -107,7 +107,8 @@ CREATE TABLE crimesnap.snap_point_set (
   built_by              name NOT NULL DEFAULT CURRENT_USER,
   point_count           integer,
   previous_version      integer REFERENCES crimesnap.snap_point_set,
-  min_property_distance double precision NOT NULL,
+  min_property_distance double precision NOT NULL
+    DEFAULT crimesnap.setting('min_property_distance')::double precision,
   segment_length        double precision,
   build_notes           jsonb NOT NULL DEFAULT '{}'
 );
