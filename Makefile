@@ -49,6 +49,9 @@ OBJS = \
 	src/crimesnap.o \
 	src/geomio.o \
 	src/snappoint.o \
+	src/spatialgrid.o \
+	src/associate.o \
+	src/snapbuild.o \
 	src/snapindex.o \
 	src/sanitise.o \
 	src/screen.o \

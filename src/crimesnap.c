@@ -21,7 +21,7 @@
 PG_MODULE_MAGIC;
 
 int			crimesnap_min_addresses = 12;
-double		crimesnap_min_property_distance = 5.0;
+double		crimesnap_min_property_distance = 10.0;
 double		crimesnap_max_snap_distance = 20000.0;
 int			crimesnap_min_age_days = 23;
 int			crimesnap_street_level_months = 1;
@@ -45,9 +45,11 @@ _PG_init(void)
 	DefineCustomRealVariable("crimesnap.min_property_distance",
 							 "Minimum distance in metres between a snap point and any postal address.",
 							 "A published point must lie on a street centre, never above an "
-							 "individual property.",
+							 "individual property. An address point usually marks a building's "
+							 "centroid or door, so 10 m keeps a point clear of the building "
+							 "itself, not just of its centre (docs/snap-points.md).",
 							 &crimesnap_min_property_distance,
-							 5.0, 0.0, 1000.0,
+							 10.0, 0.0, 1000.0,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 

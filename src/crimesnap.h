@@ -6,6 +6,9 @@
  *	  crimesnap.c   GUCs and _PG_init
  *	  geomio.c      crossing into PostGIS through the geometry type's binary I/O (EWKB)
  *	  snappoint.c   the snapping aggregate that places a street's snap point
+ *	  spatialgrid.c uniform grids for nearest-neighbour searches, PostGIS-exact distances
+ *	  associate.c   address-to-street association
+ *	  snapbuild.c   street segments, clearing points of properties, choosing the points
  *	  snapindex.c   the cached spatial index over snap points, and snap()
  *	  sanitise.c    street-name normalisation
  *	  screen.c      context screening: personal data in a force's free text
@@ -77,6 +80,55 @@ extern void cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *out);
 extern int	cs_point_decode(CsGeomIO *io, Datum geometry, CsPoint *pt, int32 *srid,
 							bool *empty);
 extern Datum cs_point_datum(CsGeomIO *io, double x, double y, int32 srid);
+extern Datum cs_line_datum(CsGeomIO *io, const CsPoint *pts, int n, int32 srid);
+
+/* A geometry[] argument decoded element by element; a NULL element has npoints 0. */
+typedef struct CsGeomArray
+{
+	int			n;
+	CsGeom	   *geoms;
+	bool	   *nulls;
+	Oid			elemtype;		/* the geometry type, to build results with */
+} CsGeomArray;
+
+extern void cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt);
+extern int	cs_geom_array_srid(const CsGeomArray *a, const char *argname);
+extern char **cs_text_array_decode(Datum array, int *n);
+extern int64 *cs_int8_array_decode(Datum array, int *n, const char *argname);
+
+/* ---- spatialgrid.c ---- */
+
+typedef struct CsBox
+{
+	double		xmin;
+	double		ymin;
+	double		xmax;
+	double		ymax;
+} CsBox;
+
+/* Items (indices into a caller's arrays) by cell, in compressed rows. */
+typedef struct CsGrid
+{
+	double		x0;
+	double		y0;
+	double		cell;
+	int			nx;
+	int			ny;
+	int		   *cellstart;		/* nx * ny + 1 offsets into items */
+	int		   *items;
+} CsGrid;
+
+extern double cs_dist_pt_pt(CsPoint a, CsPoint b);
+extern double cs_dist_pt_seg(CsPoint p, CsPoint a, CsPoint b);
+extern void cs_grid_build(CsGrid *g, const CsBox *boxes, const int *ids, int n, double min_cell);
+extern void cs_grid_locate(const CsGrid *g, double x, double y, int *cx, int *cy);
+extern double cs_grid_ring_bound(const CsGrid *g, double x, double y, int cx, int cy, int r);
+extern int	cs_grid_ring_cells(const CsGrid *g, int cx, int cy, int r, int *out);
+extern int	cs_grid_max_ring(const CsGrid *g);
+
+/* ---- associate.c ---- */
+extern char **cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct);
+extern int	cs_intern_lookup(char **interned, int n, const char *s);
 
 /* ---- sanitise.c ---- */
 extern char *cs_normalise_street_name(const char *name, int len);

@@ -14,7 +14,11 @@
 
 #include "lib/stringinfo.h"
 #include "port/pg_bswap.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "crimesnap.h"
 
@@ -371,4 +375,182 @@ cs_point_datum(CsGeomIO *io, double x, double y, int32 srid)
 	appendBinaryStringInfo(&buf, (char *) &x, 8);
 	appendBinaryStringInfo(&buf, (char *) &y, 8);
 	return ReceiveFunctionCall(&io->recv, &buf, io->ioparam, -1);
+}
+
+/* Build a linestring with the given SRID through PostGIS's receive function. */
+Datum
+cs_line_datum(CsGeomIO *io, const CsPoint *pts, int n, int32 srid)
+{
+	StringInfoData buf;
+	uint32		type = CS_WKB_LINESTRING | (srid != 0 ? EWKB_SRID_FLAG : 0);
+	uint32		npts = (uint32) n;
+	uint8		order;
+
+	initStringInfo(&buf);
+#ifdef WORDS_BIGENDIAN
+	order = 0;
+#else
+	order = 1;
+#endif
+	appendBinaryStringInfo(&buf, (char *) &order, 1);
+	appendBinaryStringInfo(&buf, (char *) &type, 4);
+	if (srid != 0)
+		appendBinaryStringInfo(&buf, (char *) &srid, 4);
+	appendBinaryStringInfo(&buf, (char *) &npts, 4);
+	for (int i = 0; i < n; i++)
+	{
+		appendBinaryStringInfo(&buf, (char *) &pts[i].x, 8);
+		appendBinaryStringInfo(&buf, (char *) &pts[i].y, 8);
+	}
+	return ReceiveFunctionCall(&io->recv, &buf, io->ioparam, -1);
+}
+
+/*
+ * Decode a geometry[] into out, allocating in mcxt.  Every element is decoded in a scratch
+ * context (PostGIS's send function leaves garbage behind) and its coordinates appended to
+ * two arrays shared by all elements, so that a large array costs its coordinates and a few
+ * allocations, not several per element.
+ */
+void
+cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(array);
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	CsGeomIO	io;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	MemoryContext scratch;
+	CsPoint    *pts;
+	int		   *parts;
+	int			npts = 0;
+	int			nparts = 0;
+	int			ptscap;
+	int			partscap;
+	int		   *firstpt;
+	int		   *firstpart;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("geometry arrays must have one dimension, not %d", ARR_NDIM(arr))));
+	out->elemtype = ARR_ELEMTYPE(arr);
+	cs_geomio_init(&io, out->elemtype, mcxt);
+	get_typlenbyvalalign(out->elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, out->elemtype, typlen, typbyval, typalign, &elems, &out->nulls, &out->n);
+	out->geoms = palloc0(sizeof(CsGeom) * Max(out->n, 1));
+	firstpt = palloc(sizeof(int) * Max(out->n, 1));
+	firstpart = palloc(sizeof(int) * Max(out->n, 1));
+	ptscap = Max(out->n, 16);
+	partscap = Max(out->n * 2, 16);
+	pts = palloc(sizeof(CsPoint) * ptscap);
+	parts = palloc(sizeof(int) * partscap);
+
+	scratch = AllocSetContextCreate(CurrentMemoryContext, "crimesnap geometry array element",
+									ALLOCSET_SMALL_SIZES);
+	for (int i = 0; i < out->n; i++)
+	{
+		CsGeom		g;
+
+		firstpt[i] = npts;
+		firstpart[i] = nparts;
+		if (out->nulls[i])
+			continue;
+		MemoryContextSwitchTo(scratch);
+		cs_geom_decode(&io, elems[i], &g);
+		MemoryContextSwitchTo(mcxt);
+		if (npts + g.npoints > ptscap)
+		{
+			while (npts + g.npoints > ptscap)
+				ptscap *= 2;
+			pts = repalloc_huge(pts, sizeof(CsPoint) * ptscap);
+		}
+		if (nparts + g.nparts + 1 > partscap)
+		{
+			while (nparts + g.nparts + 1 > partscap)
+				partscap *= 2;
+			parts = repalloc_huge(parts, sizeof(int) * partscap);
+		}
+		memcpy(pts + npts, g.points, sizeof(CsPoint) * g.npoints);
+		/* Part offsets relative to the element's own first point, as CsGeom has them. */
+		memcpy(parts + nparts, g.partstart, sizeof(int) * (g.nparts + 1));
+		out->geoms[i] = g;
+		npts += g.npoints;
+		nparts += g.nparts + 1;
+		MemoryContextReset(scratch);
+	}
+	MemoryContextDelete(scratch);
+
+	/* Point every element into the shared arrays, now that they have stopped moving. */
+	for (int i = 0; i < out->n; i++)
+	{
+		out->geoms[i].points = pts + firstpt[i];
+		out->geoms[i].partstart = parts + firstpart[i];
+	}
+	pfree(firstpt);
+	pfree(firstpart);
+	pfree(elems);
+	MemoryContextSwitchTo(old);
+}
+
+/* The one SRID of a decoded array's non-empty elements, or 0; an error when they differ. */
+int
+cs_geom_array_srid(const CsGeomArray *a, const char *argname)
+{
+	int			srid = -1;
+
+	for (int i = 0; i < a->n; i++)
+	{
+		if (a->nulls[i] || a->geoms[i].npoints == 0)
+			continue;
+		if (srid == -1)
+			srid = a->geoms[i].srid;
+		else if (a->geoms[i].srid != srid)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s holds geometries with SRIDs %d and %d", argname, srid, a->geoms[i].srid),
+					 errhint("Transform every geometry to one SRID (crimesnap stores %d).",
+							 CRIMESNAP_SRID)));
+	}
+	return srid == -1 ? 0 : srid;
+}
+
+/* A text[] as C strings, NULL for a NULL element; *n gets the length. */
+char	  **
+cs_text_array_decode(Datum array, int *n)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(array);
+	Datum	   *elems;
+	bool	   *nulls;
+	char	  **out;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n);
+	out = palloc(sizeof(char *) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+		out[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	return out;
+}
+
+/* A bigint[] as int64s; a NULL element is an error naming the argument. */
+int64 *
+cs_int8_array_decode(Datum array, int *n, const char *argname)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(array);
+	Datum	   *elems;
+	bool	   *nulls;
+	int64	   *out;
+
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
+	out = palloc(sizeof(int64) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s has a NULL at position %d", argname, i + 1),
+					 errhint("Every row needs an id.")));
+		out[i] = DatumGetInt64(elems[i]);
+	}
+	return out;
 }

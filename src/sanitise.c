@@ -5,7 +5,8 @@
  * Addresses and centrelines come from different sources and spell the same street
  * differently: "Gt Portland St", "GREAT PORTLAND STREET", "Great Portland Street.".
  * normalise_street_name() maps them all to one key: lower case, punctuation dropped,
- * apostrophes removed ("St John's" and "St Johns" agree), common abbreviations expanded.
+ * apostrophes removed ("St John's" and "St Johns" agree), common abbreviations expanded,
+ * a leading house number ("78 Harley St") and a leading "The" dropped.
  * "St" is "saint" when it starts a name followed by more words, "street" otherwise.
  */
 #include "postgres.h"
@@ -27,12 +28,12 @@ typedef struct Abbrev
 /* Royal Mail and OS abbreviations seen in address and street data. */
 static const Abbrev abbrevs[] = {
 	{"av", "avenue"}, {"ave", "avenue"}, {"bldgs", "buildings"}, {"blvd", "boulevard"},
-	{"cl", "close"}, {"cres", "crescent"}, {"ct", "court"}, {"dr", "drive"},
+	{"cl", "close"}, {"cres", "crescent"}, {"ct", "court"}, {"ctr", "centre"}, {"dr", "drive"},
 	{"embk", "embankment"}, {"gdn", "garden"}, {"gdns", "gardens"}, {"gr", "grove"},
 	{"gro", "grove"}, {"gt", "great"}, {"hwy", "highway"}, {"ln", "lane"},
 	{"lwr", "lower"}, {"mt", "mount"}, {"nth", "north"}, {"pde", "parade"},
 	{"pk", "park"}, {"pl", "place"}, {"rd", "road"}, {"sq", "square"},
-	{"sth", "south"}, {"tce", "terrace"}, {"terr", "terrace"}, {"upr", "upper"},
+	{"sth", "south"}, {"tce", "terrace"}, {"ter", "terrace"}, {"terr", "terrace"}, {"upr", "upper"},
 	{"wy", "way"},
 };
 
@@ -47,6 +48,21 @@ expand(const char *tok, bool first, bool more)
 	return tok;
 }
 
+/* A house number: digits, optionally followed by one letter ("78", "12a"). */
+static bool
+is_house_number(const char *tok)
+{
+	int			i = 0;
+
+	while (tok[i] >= '0' && tok[i] <= '9')
+		i++;
+	if (i == 0)
+		return false;
+	if (tok[i] >= 'a' && tok[i] <= 'z')
+		i++;
+	return tok[i] == '\0';
+}
+
 char *
 cs_normalise_street_name(const char *name, int len)
 {
@@ -55,6 +71,7 @@ cs_normalise_street_name(const char *name, int len)
 	char	   *tok;
 	char	   *save = NULL;
 	int			ntok = 0;
+	int			first = 0;
 	char	  **toks;
 
 	/* Pass 1: lower-case letters and digits; apostrophes vanish; '&' is "and"; the rest split. */
@@ -85,12 +102,22 @@ cs_normalise_street_name(const char *name, int len)
 	for (tok = strtok_r(clean.data, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save))
 		toks[ntok++] = tok;
 
+	/*
+	 * Address data often carries the house number in the street field ("78 Harley Street",
+	 * "1-3 Gower St") and sometimes a leading article ("The Brunswick Centre"): neither
+	 * names the street, so both go while the name keeps at least one word after them.
+	 */
+	while (first + 2 < ntok && is_house_number(toks[first]))
+		first++;
+	if (first + 1 < ntok && strcmp(toks[first], "the") == 0)
+		first++;
+
 	initStringInfo(&out);
-	for (int i = 0; i < ntok; i++)
+	for (int i = first; i < ntok; i++)
 	{
-		if (i > 0)
+		if (i > first)
 			appendStringInfoChar(&out, ' ');
-		appendStringInfoString(&out, expand(toks[i], i == 0, i + 1 < ntok));
+		appendStringInfoString(&out, expand(toks[i], i == first, i + 1 < ntok));
 	}
 	pfree(toks);
 	pfree(clean.data);

@@ -21,9 +21,14 @@
  *	  bbox_centre       the point of the piece nearest the centre of its bounding box
  *
  * The result does not depend on the order in which rows arrive: lines are put in a
- * canonical order and direction before any choice is made, so a parallel plan and a
- * serial one give the same point.  The state is "internal", with combine, serialise and
- * deserialise functions, so the aggregate is parallel safe.
+ * canonical order and direction before any choice is made, and address coordinates are
+ * summed in integer millimetres, so a parallel plan and a serial one give the same point to
+ * the bit.  The state is "internal", with combine, serialise and deserialise functions, so
+ * the aggregate is parallel safe.
+ *
+ * The aggregate only places the point.  Keeping it off properties (clear_point()), and
+ * checking its catchment against the other points, are the builder's later steps
+ * (snapbuild.c), because they need every address, not just the street's own.
  */
 #include "postgres.h"
 
@@ -48,11 +53,18 @@ typedef enum SnapRule
 	RULE_BBOX_CENTRE = 2
 } SnapRule;
 
+/*
+ * Address coordinates are summed as whole millimetres in integers: integer addition does
+ * not depend on order, so the address centroid, like everything else here, comes out the
+ * same to the bit from any plan, serial or parallel.
+ */
+#define CENTROID_UNITS_PER_METRE 1000.0
+
 typedef struct SnapCentreState
 {
 	int64		naddresses;
-	double		sumx;
-	double		sumy;
+	int64		sumx;			/* in millimetres */
+	int64		sumy;
 	int32		srid;			/* -1 until the first geometry arrives */
 	int32		min_addresses;
 	int32		rule;
@@ -195,8 +207,8 @@ snap_centre_transfn(PG_FUNCTION_ARGS)
 		case CS_WKB_MULTIPOINT:
 			for (int i = 0; i < g.npoints; i++)
 			{
-				st->sumx += g.points[i].x;
-				st->sumy += g.points[i].y;
+				st->sumx += (int64) llround(g.points[i].x * CENTROID_UNITS_PER_METRE);
+				st->sumy += (int64) llround(g.points[i].y * CENTROID_UNITS_PER_METRE);
 			}
 			st->naddresses += g.npoints;
 			break;
@@ -252,8 +264,8 @@ snap_centre_combinefn(PG_FUNCTION_ARGS)
 typedef struct SnapCentreWire
 {
 	int64		naddresses;
-	double		sumx;
-	double		sumy;
+	int64		sumx;
+	int64		sumy;
 	int32		srid;
 	int32		min_addresses;
 	int32		rule;
@@ -644,8 +656,8 @@ choose_point(const SnapCentreState *st)
 			{
 				CsPoint		c;
 
-				c.x = st->sumx / (double) st->naddresses;
-				c.y = st->sumy / (double) st->naddresses;
+				c.x = (double) st->sumx / (double) st->naddresses / CENTROID_UNITS_PER_METRE;
+				c.y = (double) st->sumy / (double) st->naddresses / CENTROID_UNITS_PER_METRE;
 				result = nearest_on_component(lines, nlines, comp, best, c);
 				break;
 			}

@@ -57,29 +57,76 @@ CREATE AGGREGATE crimesnap.snap_centre(geometry, min_addresses integer, rule tex
 COMMENT ON AGGREGATE crimesnap.snap_centre(geometry, integer, text) IS
   'Snap point of one street with an explicit threshold (never below crimesnap.min_addresses; NULL means the GUC) and rule: midpoint, address_centroid or bbox_centre.';
 
+-- ---- the C steps of a build (src/associate.c, src/snapbuild.c) ----
+
+CREATE FUNCTION crimesnap.associate_addresses(
+  address_ids bigint[], address_geoms geometry[], address_streets text[],
+  street_ids bigint[], street_geoms geometry[], street_names text[],
+  address_areas text[] DEFAULT NULL, street_areas text[] DEFAULT NULL,
+  max_name_distance double precision DEFAULT 250)
+RETURNS TABLE (address_id bigint, street_id bigint, matched_by text, distance double precision)
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_associate_addresses';
+COMMENT ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision) IS
+  'Associates each address with one street: the nearest street of its own (normalised) name within max_name_distance metres, else the nearest street; only streets of the address''s own area when areas are given. Ties go to the lowest street id. One row per address; street_id is NULL when its area has no street.';
+
+CREATE FUNCTION crimesnap.street_segments(areas text[], streets text[], geoms geometry[],
+                                          max_length double precision DEFAULT 0)
+RETURNS TABLE (area text, street text, segment integer, part integer, geom geometry, centre geometry)
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_street_segments';
+COMMENT ON FUNCTION crimesnap.street_segments(text[], text[], geometry[], double precision) IS
+  'Cuts centreline pieces (one per element, with their area and street) into segments between junctions, and segments longer than max_length metres into equal parts; returns each part and the point half-way along it.';
+
+CREATE FUNCTION crimesnap.clear_point(line geometry, target geometry, addresses geometry,
+                                      min_distance double precision)
+RETURNS geometry
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_clear_point';
+COMMENT ON FUNCTION crimesnap.clear_point(geometry, geometry, geometry, double precision) IS
+  'The point of line nearest target that lies more than min_distance metres (plus 1 cm) from every point of addresses; NULL when the whole line is that close to some address.';
+
+CREATE FUNCTION crimesnap.select_snap_points(
+  ranks bigint[], geoms geometry[], areas text[], kinds text[],
+  address_geoms geometry[], address_areas text[], min_addresses integer DEFAULT NULL)
+RETURNS TABLE (rank bigint, kept boolean, catchment integer, reason text)
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_select_snap_points';
+COMMENT ON FUNCTION crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer) IS
+  'Chooses snap points from candidates (ordered by rank, the tie-break): removes the smallest invalid catchment until every street point serves at least min_addresses addresses and every place none or that many, then admits force points that take no point below it. One row per candidate.';
+
 -- ---- versioned snap point sets ----
 
 CREATE TABLE crimesnap.snap_point_set (
-  version       integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  mode          text NOT NULL CHECK (mode IN ('street', 'dense')),
-  min_addresses integer NOT NULL CHECK (min_addresses >= 1),
-  rule          text NOT NULL CHECK (rule IN ('midpoint', 'address_centroid', 'bbox_centre')),
-  is_current    boolean NOT NULL DEFAULT false,
-  built_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  built_by      name NOT NULL DEFAULT CURRENT_USER,
-  point_count   integer
+  version               integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  mode                  text NOT NULL CHECK (mode IN ('street', 'dense')),
+  min_addresses         integer NOT NULL CHECK (min_addresses >= 1),
+  rule                  text NOT NULL CHECK (rule IN ('midpoint', 'address_centroid', 'bbox_centre')),
+  is_current            boolean NOT NULL DEFAULT false,
+  built_at              timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  built_by              name NOT NULL DEFAULT CURRENT_USER,
+  point_count           integer,
+  previous_version      integer REFERENCES crimesnap.snap_point_set,
+  min_property_distance double precision NOT NULL
+    DEFAULT crimesnap.setting('min_property_distance')::double precision,
+  segment_length        double precision,
+  build_notes           jsonb NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX snap_point_set_one_current ON crimesnap.snap_point_set (is_current) WHERE is_current;
 COMMENT ON TABLE crimesnap.snap_point_set IS
   'One row per build of the snap points. Exactly one set is current; published crimes keep the version they were snapped with.';
 COMMENT ON COLUMN crimesnap.snap_point_set.version IS 'Set version, increasing with every build.';
-COMMENT ON COLUMN crimesnap.snap_point_set.mode IS 'street: one point per street with at least k addresses; dense: many points, each with a catchment of at least k.';
+COMMENT ON COLUMN crimesnap.snap_point_set.mode IS 'street: one point per street with at least k addresses; dense: a point per street segment, pruned until every catchment holds at least k.';
 COMMENT ON COLUMN crimesnap.snap_point_set.min_addresses IS 'k, the minimum catchment this set was built and is audited with.';
-COMMENT ON COLUMN crimesnap.snap_point_set.rule IS 'Where a street''s point falls: midpoint, address_centroid or bbox_centre.';
+COMMENT ON COLUMN crimesnap.snap_point_set.rule IS 'Where a street''s point falls in street mode: midpoint, address_centroid or bbox_centre.';
 COMMENT ON COLUMN crimesnap.snap_point_set.is_current IS 'The set that publication snaps to.';
 COMMENT ON COLUMN crimesnap.snap_point_set.built_at IS 'When the set was built.';
 COMMENT ON COLUMN crimesnap.snap_point_set.built_by IS 'Who built it.';
 COMMENT ON COLUMN crimesnap.snap_point_set.point_count IS 'Number of points in the set.';
+COMMENT ON COLUMN crimesnap.snap_point_set.previous_version IS 'The set that was current when this one was built: ids are kept, and the changelog written, relative to it.';
+COMMENT ON COLUMN crimesnap.snap_point_set.min_property_distance IS 'crimesnap.min_property_distance (metres) when the set was built.';
+COMMENT ON COLUMN crimesnap.snap_point_set.segment_length IS 'In dense mode, the longest stretch of street one candidate stood for (metres).';
+COMMENT ON COLUMN crimesnap.snap_point_set.build_notes IS 'What the build did: candidates, how many were moved off properties, pruned, or rejected, and why.';
 
 CREATE SEQUENCE crimesnap.snap_point_id_seq;
 COMMENT ON SEQUENCE crimesnap.snap_point_id_seq IS 'Snap point ids; a point that does not move keeps its id across versions.';
@@ -97,6 +144,7 @@ CREATE TABLE crimesnap.snap_point (
   latitude         double precision NOT NULL,
   explanation      text,
   geom             geometry(Point, 27700) NOT NULL,
+  source_id        bigint,
   PRIMARY KEY (version, point_id)
 );
 CREATE INDEX ON crimesnap.snap_point USING gist (geom);
@@ -104,17 +152,18 @@ CREATE INDEX ON crimesnap.snap_point (version, neighbourhood_id);
 COMMENT ON TABLE crimesnap.snap_point IS
   'The anonymous points crimes are published at, one row per point and set version.';
 COMMENT ON COLUMN crimesnap.snap_point.version IS 'The set this point belongs to.';
-COMMENT ON COLUMN crimesnap.snap_point.point_id IS 'Stable id: unchanged across versions while the point does not move. Published as the street id.';
+COMMENT ON COLUMN crimesnap.snap_point.point_id IS 'Stable id: unchanged across versions while the point does not move (and kept by a point that moved, see crimesnap.snap_point_change). Published as the street id.';
 COMMENT ON COLUMN crimesnap.snap_point.neighbourhood_id IS 'The neighbourhood the point lies in and serves.';
 COMMENT ON COLUMN crimesnap.snap_point.kind IS 'street (a street centre), place (a public place or premise) or force (added by a force).';
-COMMENT ON COLUMN crimesnap.snap_point.label IS 'Published as "On or near <label>": a street name or a place class.';
-COMMENT ON COLUMN crimesnap.snap_point.address_count IS 'Catchment at build time: addresses whose nearest point in their neighbourhood is this one.';
+COMMENT ON COLUMN crimesnap.snap_point.label IS 'Published as "On or near <label>": a street name, a place class, or a force''s label.';
+COMMENT ON COLUMN crimesnap.snap_point.address_count IS 'Catchment at build time: addresses whose nearest point in their neighbourhood is this one. Never published.';
 COMMENT ON COLUMN crimesnap.snap_point.lsoa_code IS 'LSOA containing the point, published with every crime snapped to it.';
 COMMENT ON COLUMN crimesnap.snap_point.lsoa_name IS 'Name of that LSOA when the set was built.';
 COMMENT ON COLUMN crimesnap.snap_point.longitude IS 'WGS84 longitude of the point, as published.';
 COMMENT ON COLUMN crimesnap.snap_point.latitude IS 'WGS84 latitude of the point, as published.';
 COMMENT ON COLUMN crimesnap.snap_point.explanation IS 'For a force''s own point, the force''s explanation.';
 COMMENT ON COLUMN crimesnap.snap_point.geom IS 'The point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap.snap_point.source_id IS 'place_id of a place point, force_point_id of a force point; NULL for street points.';
 
 CREATE TABLE crimesnap.snap_point_change (
   version      integer NOT NULL REFERENCES crimesnap.snap_point_set ON DELETE CASCADE,
@@ -122,15 +171,73 @@ CREATE TABLE crimesnap.snap_point_change (
   change       text NOT NULL CHECK (change IN ('added', 'removed', 'moved')),
   old_geom     geometry(Point, 27700),
   new_geom     geometry(Point, 27700),
+  label        text,
+  distance     double precision,
   PRIMARY KEY (version, point_id)
 );
 COMMENT ON TABLE crimesnap.snap_point_change IS
-  'Changelog between a set and the set that was current before it: points added, removed and moved.';
+  'Changelog between a set and its previous_version: points added, removed and moved. A point that did not move appears in neither.';
 COMMENT ON COLUMN crimesnap.snap_point_change.version IS 'The new set.';
 COMMENT ON COLUMN crimesnap.snap_point_change.point_id IS 'The point that changed.';
-COMMENT ON COLUMN crimesnap.snap_point_change.change IS 'added, removed or moved.';
+COMMENT ON COLUMN crimesnap.snap_point_change.change IS 'added, removed or moved (same neighbourhood, kind and label, moved by more than 1 cm and at most 50 m).';
 COMMENT ON COLUMN crimesnap.snap_point_change.old_geom IS 'Where it was, for removed and moved points.';
 COMMENT ON COLUMN crimesnap.snap_point_change.new_geom IS 'Where it is, for added and moved points.';
+COMMENT ON COLUMN crimesnap.snap_point_change.label IS 'The point''s label (the new one for added and moved points).';
+COMMENT ON COLUMN crimesnap.snap_point_change.distance IS 'For a moved point, how far it moved in metres.';
+
+CREATE TABLE crimesnap.snap_point_catchment (
+  version  integer NOT NULL,
+  point_id bigint NOT NULL,
+  geom     geometry(MultiPolygon, 27700) NOT NULL,
+  PRIMARY KEY (version, point_id),
+  FOREIGN KEY (version, point_id) REFERENCES crimesnap.snap_point ON DELETE CASCADE
+);
+CREATE INDEX ON crimesnap.snap_point_catchment USING gist (geom);
+COMMENT ON TABLE crimesnap.snap_point_catchment IS
+  'Each point''s catchment area: its Voronoi cell among the points of its neighbourhood, clipped to the neighbourhood. Computed when the set is built; published through crimesnap_api.catchment.';
+COMMENT ON COLUMN crimesnap.snap_point_catchment.version IS 'The set.';
+COMMENT ON COLUMN crimesnap.snap_point_catchment.point_id IS 'The point.';
+COMMENT ON COLUMN crimesnap.snap_point_catchment.geom IS 'The area whose crimes and addresses snap to the point, EPSG:27700 (empty for a point that shares its location with a lower point id).';
+
+-- ---- points forces add ----
+
+CREATE TABLE crimesnap.force_snap_point (
+  force_point_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  force_id       text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  label          text NOT NULL CHECK (btrim(label) <> ''),
+  explanation    text NOT NULL CHECK (btrim(explanation) <> ''),
+  geom           geometry NOT NULL
+    CHECK (ST_SRID(geom) = 27700 AND GeometryType(geom) = 'POINT'),
+  added_by       name NOT NULL DEFAULT CURRENT_USER,
+  added_at       timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE TRIGGER normalise_geometry BEFORE INSERT OR UPDATE OF geom ON crimesnap.force_snap_point
+  FOR EACH ROW EXECUTE FUNCTION crimesnap.normalise_input_geometry('POINT');
+COMMENT ON TABLE crimesnap.force_snap_point IS
+  'Snap points a force adds (a park, a station concourse), each with an explanation for the public. They join the next build only where they take no other point below k; a force can add points, never remove one.';
+COMMENT ON COLUMN crimesnap.force_snap_point.force_point_id IS 'Id of the request.';
+COMMENT ON COLUMN crimesnap.force_snap_point.force_id IS 'The force asking; the point must lie in one of its neighbourhoods.';
+COMMENT ON COLUMN crimesnap.force_snap_point.label IS 'Published as "On or near <label>", for example ''Regent''s Park''. Never a person''s or a home''s name.';
+COMMENT ON COLUMN crimesnap.force_snap_point.explanation IS 'Why the force added the point, shown to the public with it.';
+COMMENT ON COLUMN crimesnap.force_snap_point.geom IS 'Where the point goes, EPSG:27700 (other SRIDs are transformed on load).';
+COMMENT ON COLUMN crimesnap.force_snap_point.added_by IS 'Who added it.';
+COMMENT ON COLUMN crimesnap.force_snap_point.added_at IS 'When.';
+COMMENT ON TRIGGER normalise_geometry ON crimesnap.force_snap_point IS 'Puts loaded points into EPSG:27700.';
+
+CREATE TABLE crimesnap.force_snap_point_result (
+  version        integer NOT NULL REFERENCES crimesnap.snap_point_set ON DELETE CASCADE,
+  force_point_id bigint NOT NULL,
+  point_id       bigint,
+  reason         text,
+  PRIMARY KEY (version, force_point_id),
+  CHECK ((point_id IS NULL) = (reason IS NOT NULL))
+);
+COMMENT ON TABLE crimesnap.force_snap_point_result IS
+  'What each build did with each force point: the snap point it became, or why it was left out.';
+COMMENT ON COLUMN crimesnap.force_snap_point_result.version IS 'The build.';
+COMMENT ON COLUMN crimesnap.force_snap_point_result.force_point_id IS 'The force''s point (crimesnap.force_snap_point).';
+COMMENT ON COLUMN crimesnap.force_snap_point_result.point_id IS 'The snap point it became in that version, or NULL.';
+COMMENT ON COLUMN crimesnap.force_snap_point_result.reason IS 'Why it was left out, or NULL.';
 
 -- ---- address association ----
 
@@ -154,32 +261,42 @@ COMMENT ON FUNCTION crimesnap.street_pieces() IS
   'Named centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
 
 CREATE FUNCTION crimesnap.address_streets()
-RETURNS TABLE (address_id bigint, neighbourhood_id text, street_key text, geom geometry)
+RETURNS TABLE (address_id bigint, neighbourhood_id text, street_key text, geom geometry,
+               matched_by text, distance double precision)
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  -- Each address counts once, for one street of its own neighbourhood: the street its
-  -- name matches within 250 m, otherwise the nearest centreline.
-  WITH piece AS MATERIALIZED (SELECT * FROM crimesnap.street_pieces())
-  SELECT a.address_id, nb.neighbourhood_id,
-         coalesce(
-           (SELECT p.street_key FROM piece p
-             WHERE p.neighbourhood_id = nb.neighbourhood_id
-               AND p.street_key = crimesnap.normalise_street_name(a.street_name)
-               AND ST_DWithin(p.geom, a.geom, 250)
-             ORDER BY p.geom <-> a.geom, p.street_id LIMIT 1),
-           (SELECT p.street_key FROM piece p
-             WHERE p.neighbourhood_id = nb.neighbourhood_id
-             ORDER BY p.geom <-> a.geom, p.street_id LIMIT 1)),
-         a.geom
-    FROM crimesnap.address a
-    CROSS JOIN LATERAL (
-      SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-       WHERE ST_Intersects(n.geom, a.geom)
-       ORDER BY n.neighbourhood_id LIMIT 1) nb
+  -- Each address counts once, for one street of its own neighbourhood (the lowest id that
+  -- contains it): the street its name matches within 250 m, otherwise the nearest centreline.
+  WITH piece AS MATERIALIZED (
+    SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
+      FROM crimesnap.street_pieces() p
+  ), addr AS MATERIALIZED (
+    SELECT a.address_id, a.street_name, a.geom,
+           (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
+             WHERE ST_Intersects(n.geom, a.geom)
+             ORDER BY n.neighbourhood_id LIMIT 1) AS neighbourhood_id
+      FROM crimesnap.address a
+  ), arg AS (
+    SELECT (SELECT pg_catalog.array_agg(a.address_id ORDER BY a.address_id) FROM addr a) AS ids,
+           (SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id) FROM addr a) AS geoms,
+           (SELECT pg_catalog.array_agg(a.street_name ORDER BY a.address_id) FROM addr a) AS names,
+           (SELECT pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) FROM addr a) AS areas,
+           (SELECT pg_catalog.array_agg(p.piece_id ORDER BY p.piece_id) FROM piece p) AS pids,
+           (SELECT pg_catalog.array_agg(p.geom ORDER BY p.piece_id) FROM piece p) AS pgeoms,
+           (SELECT pg_catalog.array_agg(p.name ORDER BY p.piece_id) FROM piece p) AS pnames,
+           (SELECT pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) FROM piece p) AS pareas
+  )
+  SELECT x.address_id, a.neighbourhood_id, p.street_key, a.geom, x.matched_by, x.distance
+    FROM arg,
+         crimesnap.associate_addresses(coalesce(arg.ids, '{}'), coalesce(arg.geoms, '{}'), coalesce(arg.names, '{}'),
+                                       coalesce(arg.pids, '{}'), coalesce(arg.pgeoms, '{}'), coalesce(arg.pnames, '{}'),
+                                       coalesce(arg.areas, '{}'), coalesce(arg.pareas, '{}')) x
+    JOIN addr a ON a.address_id = x.address_id
+    LEFT JOIN piece p ON p.piece_id = x.street_id
 $fn$;
 COMMENT ON FUNCTION crimesnap.address_streets() IS
-  'Associates every postal address with one street of its own neighbourhood: by normalised name within 250 m, else the nearest centreline.';
+  'Associates every postal address with one street of its own neighbourhood: by normalised name within 250 m, else the nearest centreline (crimesnap.associate_addresses). street_key is NULL for an address outside every neighbourhood or in one without streets.';
 
 -- ---- catchments ----
 
@@ -188,7 +305,8 @@ RETURNS TABLE (point_id bigint, addresses bigint)
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  -- Recomputed from the addresses as they are now, not read from the stored counts.
+  -- Recomputed from the addresses as they are now, not read from the stored counts, and
+  -- with PostGIS rather than the builder's C code, so that the audit checks the builder.
   WITH v AS (
     SELECT coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current)) AS version
   ), nearest AS (
@@ -208,36 +326,52 @@ AS $fn$
    GROUP BY p.point_id
 $fn$;
 COMMENT ON FUNCTION crimesnap.catchments(integer) IS
-  'Catchment size of every point of a set (default: the current set): the postal addresses whose nearest point inside their own neighbourhood is that point.';
+  'Catchment size of every point of a set (default: the current set): the postal addresses whose nearest point inside their own neighbourhood is that point, ties to the lowest point id. Computed with PostGIS, independently of the builder.';
 
 -- ---- building ----
 
-CREATE FUNCTION crimesnap.build_snap_points(
-  mode text DEFAULT 'street',
-  min_addresses integer DEFAULT NULL,
-  rule text DEFAULT 'midpoint',
-  make_current boolean DEFAULT true)
+CREATE FUNCTION crimesnap.build_snap_point_set(
+  mode text,
+  min_addresses integer,
+  rule text,
+  make_current boolean,
+  segment_length double precision)
 RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 DECLARE
-  k integer := coalesce(min_addresses, crimesnap.setting('min_addresses')::integer);
   floor_k integer := crimesnap.setting('min_addresses')::integer;
+  k integer := coalesce(min_addresses, floor_k);
+  d double precision := crimesnap.setting('min_property_distance')::double precision;
   v integer;
   prev integer;
-  removed integer;
+  base bigint;
+  n_new integer;
+  n integer;
+  notes jsonb := '{}';
+  pair record;
 BEGIN
   IF k < floor_k THEN
     RAISE EXCEPTION 'min_addresses % is below crimesnap.min_addresses (%)', k, floor_k
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'A snap point may serve more addresses than the privacy threshold, never fewer.';
   END IF;
-  IF mode IS DISTINCT FROM 'street' THEN
-    RAISE EXCEPTION 'snap point mode "%" is not available', mode
-      USING ERRCODE = 'feature_not_supported',
-            HINT = 'Use mode => ''street''.';
+  IF mode IS NULL OR mode NOT IN ('street', 'dense') THEN
+    RAISE EXCEPTION 'unknown snap point mode "%"', mode
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use mode => ''street'' (one point per street) or mode => ''dense'' (a point per street segment).';
+  END IF;
+  IF rule IS NULL OR rule NOT IN ('midpoint', 'address_centroid', 'bbox_centre') THEN
+    RAISE EXCEPTION 'unknown snap point rule "%"', rule
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
+  END IF;
+  IF mode = 'dense' AND NOT (segment_length > 0) THEN
+    RAISE EXCEPTION 'segment_length % is not a length', segment_length
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.neighbourhood) THEN
     RAISE EXCEPTION 'no neighbourhoods are loaded'
@@ -245,96 +379,341 @@ BEGIN
             HINT = 'Load crimesnap.force and crimesnap.neighbourhood before building snap points.';
   END IF;
 
-  -- One build at a time: two concurrent builds would both claim to be current.
+  -- One build at a time: two concurrent builds would both claim ids and the current flag.
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.build_snap_points'));
   SELECT s.version INTO prev FROM crimesnap.snap_point_set s WHERE s.is_current;
 
-  INSERT INTO crimesnap.snap_point_set (mode, min_addresses, rule)
-  VALUES (mode, k, rule) RETURNING version INTO v;
+  INSERT INTO crimesnap.snap_point_set (mode, min_addresses, rule, previous_version,
+                                        min_property_distance, segment_length)
+  VALUES (mode, k, rule, prev, d, CASE WHEN mode = 'dense' THEN segment_length END)
+  RETURNING version INTO v;
 
-  CREATE TEMP TABLE cs_piece ON COMMIT DROP AS SELECT * FROM crimesnap.street_pieces();
-  CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS SELECT * FROM crimesnap.address_streets();
+  -- ---- inputs: street pieces, addresses in their neighbourhood, the association ----
+  CREATE TEMP TABLE cs_piece ON COMMIT DROP AS
+  SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
+    FROM crimesnap.street_pieces() p;
+  CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
+  SELECT a.address_id, a.street_name, a.geom,
+         (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
+           WHERE ST_Intersects(n.geom, a.geom)
+           ORDER BY n.neighbourhood_id LIMIT 1) AS neighbourhood_id
+    FROM crimesnap.address a;
+  CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
+  ANALYZE pg_temp.cs_addr;
 
-  -- Candidates: one per street (neighbourhood, key) with at least k associated addresses,
-  -- and every public place.
-  CREATE TEMP TABLE cs_cand ON COMMIT DROP AS
-  SELECT u.neighbourhood_id, 'street'::text AS kind,
-         pg_catalog.mode() WITHIN GROUP (ORDER BY u.name) AS label,
-         crimesnap.snap_centre(u.geom, k, rule) AS geom
-    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, p.geom FROM pg_temp.cs_piece p
-          UNION ALL
-          SELECT a.neighbourhood_id, a.street_key, NULL, a.geom FROM pg_temp.cs_assoc a) u
-   GROUP BY u.neighbourhood_id, u.street_key;
-  DELETE FROM pg_temp.cs_cand WHERE geom IS NULL;
-  INSERT INTO pg_temp.cs_cand
-  SELECT nb.neighbourhood_id, 'place', pl.class, pl.geom
-    FROM crimesnap.public_place pl
-    CROSS JOIN LATERAL (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-                         WHERE ST_Intersects(n.geom, pl.geom)
-                         ORDER BY n.neighbourhood_id LIMIT 1) nb;
-  ALTER TABLE pg_temp.cs_cand ADD COLUMN cand_id serial, ADD COLUMN catchment bigint;
+  CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS
+  SELECT x.address_id, x.street_id AS piece_id
+    FROM (SELECT pg_catalog.array_agg(a.address_id ORDER BY a.address_id) AS ids,
+                 pg_catalog.array_agg(a.geom ORDER BY a.address_id) AS geoms,
+                 pg_catalog.array_agg(a.street_name ORDER BY a.address_id) AS names,
+                 pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) AS areas
+            FROM pg_temp.cs_addr a) ad,
+         (SELECT pg_catalog.array_agg(p.piece_id ORDER BY p.piece_id) AS ids,
+                 pg_catalog.array_agg(p.geom ORDER BY p.piece_id) AS geoms,
+                 pg_catalog.array_agg(p.name ORDER BY p.piece_id) AS names,
+                 pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) AS areas
+            FROM pg_temp.cs_piece p) st,
+         crimesnap.associate_addresses(coalesce(ad.ids, '{}'), coalesce(ad.geoms, '{}'), coalesce(ad.names, '{}'),
+                                       coalesce(st.ids, '{}'), coalesce(st.geoms, '{}'), coalesce(st.names, '{}'),
+                                       coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
+   WHERE x.street_id IS NOT NULL;
+
+  -- A street's label: the spelling of its name that covers the greatest length of it.
+  CREATE TEMP TABLE cs_label ON COMMIT DROP AS
+  SELECT DISTINCT ON (x.neighbourhood_id, x.street_key) x.neighbourhood_id, x.street_key, x.name AS label
+    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
+            FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
+   ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
+
+  CREATE TEMP TABLE cs_cand (
+    cand_no          serial PRIMARY KEY,
+    neighbourhood_id text,
+    kind             text NOT NULL,
+    label            text,
+    source_id        bigint,
+    explanation      text,
+    geom             geometry,
+    target           geometry,
+    reject           text,
+    old_point_id     bigint,
+    rank             bigint
+  ) ON COMMIT DROP;
+
+  -- ---- street candidates ----
+  IF mode = 'street' THEN
+    -- One per street (neighbourhood and name) with at least k addresses, placed by the rule
+    -- on its main piece, then moved along its centreline off any property.
+    INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, geom, target, reject)
+    SELECT s.neighbourhood_id, 'street', lbl.label, c.geom, s.centre,
+           CASE WHEN c.geom IS NULL THEN 'no stretch of the street is clear of properties' END
+      FROM (
+        SELECT u.neighbourhood_id, u.street_key,
+               crimesnap.snap_centre(u.geom, k, rule) AS centre,
+               ST_Collect(u.geom ORDER BY u.piece_id) FILTER (WHERE u.name IS NOT NULL) AS lines
+          FROM (SELECT p.neighbourhood_id, p.street_key, p.name, p.geom, p.piece_id FROM pg_temp.cs_piece p
+                UNION ALL
+                SELECT p.neighbourhood_id, p.street_key, NULL, a.geom, NULL
+                  FROM pg_temp.cs_assoc x
+                  JOIN pg_temp.cs_piece p ON p.piece_id = x.piece_id
+                  JOIN pg_temp.cs_addr a ON a.address_id = x.address_id) u
+         GROUP BY u.neighbourhood_id, u.street_key) s
+      JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = s.neighbourhood_id AND lbl.street_key = s.street_key
+      CROSS JOIN LATERAL (
+        SELECT crimesnap.clear_point(s.lines, s.centre,
+                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
+                   WHERE ST_DWithin(a.geom, s.lines, d + 1)), d) AS geom) c
+     WHERE s.centre IS NOT NULL
+     ORDER BY s.neighbourhood_id, s.street_key;
+  ELSE
+    -- One per segment part, at its centre, moved along the part off any property.
+    INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, geom, target, reject)
+    SELECT seg.area, 'street', lbl.label, c.geom, seg.centre,
+           CASE WHEN c.geom IS NULL THEN 'no stretch of the segment is clear of properties' END
+      FROM (SELECT pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) AS areas,
+                   pg_catalog.array_agg(p.street_key ORDER BY p.piece_id) AS keys,
+                   pg_catalog.array_agg(p.geom ORDER BY p.piece_id) AS geoms
+              FROM pg_temp.cs_piece p) arg
+      CROSS JOIN LATERAL crimesnap.street_segments(coalesce(arg.areas, '{}'), coalesce(arg.keys, '{}'),
+                                                   coalesce(arg.geoms, '{}'), segment_length) seg
+      JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = seg.area AND lbl.street_key = seg.street
+      CROSS JOIN LATERAL (
+        SELECT crimesnap.clear_point(seg.geom, seg.centre,
+                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
+                   WHERE ST_DWithin(a.geom, seg.geom, d + 1)), d) AS geom) c
+     ORDER BY seg.area, seg.street, seg.segment, seg.part;
+  END IF;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  notes := notes || pg_catalog.jsonb_build_object('street_candidates', n);
+
+  -- A point put on the very edge of its neighbourhood (the clipped end of a piece) can test
+  -- as outside it by a rounding error: pull it 2 cm inside, or drop it if that is not clear.
+  UPDATE pg_temp.cs_cand c
+     SET geom = m.geom, reject = m.reject
+    FROM (SELECT c2.cand_no, x.geom,
+                 CASE WHEN x.geom IS NULL OR ST_IsEmpty(x.geom) OR NOT ST_Intersects(nb.geom, x.geom)
+                        OR EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, x.geom, d))
+                      THEN 'on the edge of its neighbourhood' END AS reject
+            FROM pg_temp.cs_cand c2
+            JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c2.neighbourhood_id
+            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02), c2.geom) AS geom) x
+           WHERE c2.reject IS NULL AND NOT ST_Intersects(nb.geom, c2.geom)) m
+   WHERE c.cand_no = m.cand_no;
+
   CREATE INDEX ON pg_temp.cs_cand USING gist (geom);
   ANALYZE pg_temp.cs_cand;
 
-  -- Prune until every candidate's catchment is at least k, or zero for a place: removing
-  -- a point hands its addresses to its neighbours, which may then reach k.
+  -- Two parts moved off properties onto the same spot are one candidate.
+  UPDATE pg_temp.cs_cand c SET reject = 'same place as another candidate of the street'
+   WHERE c.reject IS NULL
+     AND EXISTS (SELECT FROM pg_temp.cs_cand c2
+                  WHERE c2.reject IS NULL AND c2.cand_no < c.cand_no
+                    AND c2.neighbourhood_id = c.neighbourhood_id AND c2.label = c.label
+                    AND ST_DWithin(c2.geom, c.geom, 0.01));
+
+  -- ---- public places and premises: points that serve no address ----
+  INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, geom, reject)
+  SELECT nb.neighbourhood_id, 'place', pl.class, pl.place_id, pl.geom,
+         CASE WHEN nb.neighbourhood_id IS NULL THEN 'outside every neighbourhood'
+              WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, pl.geom, d))
+                THEN pg_catalog.format('within %s m of an address', d) END
+    FROM crimesnap.public_place pl
+    LEFT JOIN LATERAL (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
+                        WHERE ST_Intersects(n.geom, pl.geom)
+                        ORDER BY n.neighbourhood_id LIMIT 1) nb ON true
+   ORDER BY pl.place_id;
+
+  -- ---- force points: checked here, admitted by select_snap_points() ----
+  INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, explanation, geom, reject)
+  SELECT nb.neighbourhood_id, 'force', f.label, f.force_point_id, f.explanation, f.geom,
+         CASE WHEN nb.neighbourhood_id IS NULL THEN 'outside every neighbourhood'
+              WHEN nb.force_id <> f.force_id
+                THEN pg_catalog.format('in neighbourhood %s of force %s, not in an area of force %s',
+                                       nb.neighbourhood_id, nb.force_id, f.force_id)
+              WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, f.geom, d))
+                THEN pg_catalog.format('within %s m of an address (crimesnap.min_property_distance)', d) END
+    FROM crimesnap.force_snap_point f
+    LEFT JOIN LATERAL (SELECT n.neighbourhood_id, n.force_id FROM crimesnap.neighbourhood n
+                        WHERE ST_Intersects(n.geom, f.geom)
+                        ORDER BY n.neighbourhood_id LIMIT 1) nb ON true
+   ORDER BY f.force_point_id;
+
+  -- ---- ids: a point that did not move keeps its id, and so does one that moved ----
+  -- Not moved: same neighbourhood, kind and label within 1 cm.  It keeps the old location to
+  -- the bit, so that nothing about it changes, unless that location is no longer clear.
+  UPDATE pg_temp.cs_cand c
+     SET old_point_id = m.point_id, geom = m.geom
+    FROM (SELECT DISTINCT ON (x.cand_no) x.cand_no, x.point_id, x.geom
+            FROM (SELECT DISTINCT ON (o.point_id) o.point_id, o.geom, c2.cand_no, ST_Distance(o.geom, c2.geom) AS dist
+                    FROM pg_temp.cs_cand c2
+                    JOIN crimesnap.snap_point o
+                      ON o.version = prev AND o.neighbourhood_id = c2.neighbourhood_id
+                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01)
+                   WHERE c2.reject IS NULL
+                     AND NOT EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, o.geom, d))
+                     AND EXISTS (SELECT FROM crimesnap.neighbourhood nb
+                                  WHERE nb.neighbourhood_id = o.neighbourhood_id AND ST_Intersects(nb.geom, o.geom))
+                   ORDER BY o.point_id, dist, c2.cand_no) x
+           ORDER BY x.cand_no, x.dist, x.point_id) m
+   WHERE c.cand_no = m.cand_no;
+  -- Moved: the nearest unclaimed old point of the same neighbourhood, kind and label within
+  -- 50 m, nearest pairs first.
+  CREATE INDEX ON pg_temp.cs_cand (old_point_id);
+  FOR pair IN
+    SELECT c.cand_no, o.point_id
+      FROM pg_temp.cs_cand c
+      JOIN crimesnap.snap_point o
+        ON o.version = prev AND o.neighbourhood_id = c.neighbourhood_id
+       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50)
+     WHERE c.reject IS NULL AND c.old_point_id IS NULL
+       AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = o.point_id)
+     ORDER BY ST_Distance(o.geom, c.geom), o.point_id, c.cand_no
   LOOP
-    WITH n AS (
-      SELECT nearest.cand_id, count(*) AS cnt
-        FROM pg_temp.cs_assoc a
-        CROSS JOIN LATERAL (SELECT c3.cand_id FROM pg_temp.cs_cand c3
-                             WHERE c3.neighbourhood_id = a.neighbourhood_id
-                             ORDER BY c3.geom <-> a.geom, c3.cand_id LIMIT 1) nearest
-       GROUP BY nearest.cand_id)
-    UPDATE pg_temp.cs_cand c
-       SET catchment = coalesce((SELECT n.cnt FROM n WHERE n.cand_id = c.cand_id), 0);
-    DELETE FROM pg_temp.cs_cand c
-     WHERE (c.kind = 'street' AND c.catchment < k)
-        OR (c.kind <> 'street' AND c.catchment BETWEEN 1 AND k - 1);
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    EXIT WHEN removed = 0;
+    UPDATE pg_temp.cs_cand c SET old_point_id = pair.point_id
+     WHERE c.cand_no = pair.cand_no AND c.old_point_id IS NULL
+       AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = pair.point_id);
   END LOOP;
 
-  -- A point that has not moved keeps its id.
+  -- Every other candidate gets a new id from one block of the sequence, in a canonical order.
+  -- The id is the candidate's rank, the tie-break of select_snap_points(), so catchments come
+  -- out the same there as in crimesnap.snap() and the audit.
+  UPDATE pg_temp.cs_cand c SET rank = c.old_point_id WHERE c.old_point_id IS NOT NULL;
+  SELECT count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
+  IF n_new > 0 THEN
+    base := pg_catalog.nextval('crimesnap.snap_point_id_seq');
+    PERFORM pg_catalog.setval('crimesnap.snap_point_id_seq', base + n_new - 1);
+    UPDATE pg_temp.cs_cand c SET rank = base + o.ord - 1
+      FROM (SELECT c2.cand_no,
+                   pg_catalog.row_number() OVER (ORDER BY c2.neighbourhood_id, c2.kind, c2.label,
+                                                 ST_X(c2.geom), ST_Y(c2.geom), c2.cand_no) AS ord
+              FROM pg_temp.cs_cand c2 WHERE c2.reject IS NULL AND c2.old_point_id IS NULL) o
+     WHERE c.cand_no = o.cand_no;
+  END IF;
+
+  -- ---- selection ----
+  CREATE TEMP TABLE cs_sel ON COMMIT DROP AS
+  SELECT s.*
+    FROM (SELECT pg_catalog.array_agg(c.rank ORDER BY c.rank) AS ranks,
+                 pg_catalog.array_agg(c.geom ORDER BY c.rank) AS geoms,
+                 pg_catalog.array_agg(c.neighbourhood_id ORDER BY c.rank) AS areas,
+                 pg_catalog.array_agg(c.kind ORDER BY c.rank) AS kinds
+            FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL) cand,
+         (SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id) AS geoms,
+                 pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) AS areas
+            FROM pg_temp.cs_addr a) ad,
+         crimesnap.select_snap_points(coalesce(cand.ranks, '{}'), coalesce(cand.geoms, '{}'),
+                                      coalesce(cand.areas, '{}'), coalesce(cand.kinds, '{}'),
+                                      coalesce(ad.geoms, '{}'), coalesce(ad.areas, '{}'), k) s;
+
   INSERT INTO crimesnap.snap_point
          (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,
-          longitude, latitude, geom)
-  SELECT v,
-         coalesce(old.point_id, pg_catalog.nextval('crimesnap.snap_point_id_seq')),
-         c.neighbourhood_id, c.kind, c.label, c.catchment, l.lsoa_code, l.name,
+          longitude, latitude, explanation, geom, source_id)
+  SELECT v, c.rank, c.neighbourhood_id, c.kind, c.label, s.catchment, l.lsoa_code, l.name,
          ST_X(ST_Transform(c.geom, 4326)), ST_Y(ST_Transform(c.geom, 4326)),
-         c.geom
+         c.explanation, c.geom, c.source_id
     FROM pg_temp.cs_cand c
-    LEFT JOIN LATERAL (
-      SELECT p.point_id FROM crimesnap.snap_point p
-       WHERE p.version = prev AND p.neighbourhood_id = c.neighbourhood_id
-         AND p.kind = c.kind AND p.label = c.label AND ST_DWithin(p.geom, c.geom, 0.01)
-       ORDER BY p.point_id LIMIT 1) old ON true
+    JOIN pg_temp.cs_sel s ON s.rank = c.rank AND s.kept
     LEFT JOIN LATERAL (
       SELECT x.lsoa_code, x.name FROM crimesnap.lsoa x WHERE ST_Intersects(x.geom, c.geom)
        ORDER BY x.lsoa_code LIMIT 1) l ON true
-   ORDER BY c.neighbourhood_id, c.kind, c.label, ST_X(c.geom), ST_Y(c.geom);
+   ORDER BY c.rank;
 
-  INSERT INTO crimesnap.snap_point_change (version, point_id, change, old_geom, new_geom)
+  INSERT INTO crimesnap.force_snap_point_result (version, force_point_id, point_id, reason)
+  SELECT v, c.source_id, CASE WHEN s.kept THEN c.rank END,
+         CASE WHEN s.kept THEN NULL ELSE coalesce(c.reject, s.reason, 'not admitted') END
+    FROM pg_temp.cs_cand c
+    LEFT JOIN pg_temp.cs_sel s ON s.rank = c.rank
+   WHERE c.kind = 'force';
+
+  -- ---- the changelog against the previous current set ----
+  INSERT INTO crimesnap.snap_point_change (version, point_id, change, old_geom, new_geom, label, distance)
   SELECT v, coalesce(n.point_id, o.point_id),
          CASE WHEN o.point_id IS NULL THEN 'added' WHEN n.point_id IS NULL THEN 'removed' ELSE 'moved' END,
-         o.geom, n.geom
-    FROM (SELECT * FROM crimesnap.snap_point WHERE version = v) n
-    FULL JOIN (SELECT * FROM crimesnap.snap_point WHERE version = prev) o ON o.point_id = n.point_id
-   WHERE o.point_id IS NULL OR n.point_id IS NULL OR NOT ST_Equals(o.geom, n.geom);
+         o.geom, n.geom, coalesce(n.label, o.label),
+         CASE WHEN o.point_id IS NOT NULL AND n.point_id IS NOT NULL THEN ST_Distance(o.geom, n.geom) END
+    FROM (SELECT * FROM crimesnap.snap_point p WHERE p.version = v) n
+    FULL JOIN (SELECT * FROM crimesnap.snap_point p WHERE p.version = prev) o ON o.point_id = n.point_id
+   WHERE o.point_id IS NULL OR n.point_id IS NULL OR NOT ST_OrderingEquals(o.geom, n.geom);
 
+  -- ---- catchment areas: Voronoi cells within each neighbourhood ----
+  INSERT INTO crimesnap.snap_point_catchment (version, point_id, geom)
+  WITH pts AS (
+    SELECT p.point_id, p.neighbourhood_id, p.geom,
+           pg_catalog.count(*) OVER (PARTITION BY p.neighbourhood_id) AS n
+      FROM crimesnap.snap_point p WHERE p.version = v
+  ), cells AS (
+    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0, nb.geom))).geom AS cell
+      FROM pts x JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
+     WHERE x.n > 1
+     GROUP BY x.neighbourhood_id, nb.geom
+  ), owner AS (
+    -- A cell holds one point, or several at one location: the lowest id wins those ties.
+    SELECT DISTINCT ON (c.neighbourhood_id, ST_AsBinary(c.cell)) p.point_id, c.cell
+      FROM cells c JOIN pts p ON p.neighbourhood_id = c.neighbourhood_id AND ST_Intersects(c.cell, p.geom)
+     ORDER BY c.neighbourhood_id, ST_AsBinary(c.cell), p.point_id
+  )
+  SELECT v, p.point_id,
+         ST_Multi(ST_CollectionExtract(
+           CASE WHEN p.n = 1 THEN nb.geom
+                WHEN o.cell IS NULL THEN 'POLYGON EMPTY'::geometry
+                ELSE ST_Intersection(o.cell, nb.geom) END, 3))
+    FROM pts p
+    JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
+    LEFT JOIN owner o ON o.point_id = p.point_id;
+
+  -- ---- notes, audit, current ----
+  SELECT notes || pg_catalog.jsonb_build_object(
+           'rejected', (SELECT coalesce(pg_catalog.jsonb_object_agg(r.reject, r.n), '{}')
+                          FROM (SELECT c.kind || ': ' || c.reject AS reject, count(*) AS n
+                                  FROM pg_temp.cs_cand c WHERE c.reject IS NOT NULL GROUP BY 1) r),
+           'moved_off_properties', (SELECT count(*) FROM pg_temp.cs_cand c
+                                     WHERE c.kind = 'street' AND c.geom IS NOT NULL
+                                       AND NOT ST_DWithin(c.geom, c.target, 0.01)),
+           'pruned', (SELECT count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
+           'kept_ids', (SELECT count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
+                         WHERE s.kept AND c.old_point_id IS NOT NULL),
+           'addresses', (SELECT count(*) FROM pg_temp.cs_addr),
+           'addresses_outside_neighbourhoods', (SELECT count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
+    INTO notes;
   UPDATE crimesnap.snap_point_set s
-     SET point_count = (SELECT count(*) FROM crimesnap.snap_point p WHERE p.version = v)
+     SET point_count = (SELECT count(*) FROM crimesnap.snap_point p WHERE p.version = v),
+         build_notes = notes
    WHERE s.version = v;
+
+  -- The audit recomputes every catchment with PostGIS, independently of the C code above; a
+  -- set that fails it is never stored.
+  SELECT count(*) INTO n FROM crimesnap.audit_snap_points(v);
+  IF n > 0 THEN
+    RAISE EXCEPTION 'snap point set % failed its own audit with % violations', v, n
+      USING ERRCODE = 'internal_error',
+            DETAIL = (SELECT pg_catalog.string_agg(pg_catalog.format('point %s: %s (%s)', a.point_id, a.violation, a.detail), '; ')
+                        FROM (SELECT * FROM crimesnap.audit_snap_points(v) LIMIT 5) a),
+            HINT = 'Nothing was stored. Report this as a bug in crimesnap, with the input tables.';
+  END IF;
+
   IF make_current THEN
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
-  DROP TABLE pg_temp.cs_piece, pg_temp.cs_assoc, pg_temp.cs_cand;
+  DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
   RETURN v;
 END
 $fn$;
+COMMENT ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision) IS
+  'build_snap_points() with every option: also segment_length, the longest stretch of street (metres) one dense-mode candidate stands for. Returns the new version.';
+
+CREATE FUNCTION crimesnap.build_snap_points(
+  mode text DEFAULT 'street',
+  min_addresses integer DEFAULT NULL,
+  rule text DEFAULT 'midpoint',
+  make_current boolean DEFAULT true)
+RETURNS integer
+LANGUAGE sql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT crimesnap.build_snap_point_set($1, $2, $3, $4, 25.0)
+$fn$;
 COMMENT ON FUNCTION crimesnap.build_snap_points(text, integer, text, boolean) IS
-  'Builds a new snap point set version from the input tables and (by default) makes it current. Returns the version.';
+  'Builds a new snap point set version from the input tables (mode street or dense, k = min_addresses, never below crimesnap.min_addresses), audits it, and (by default) makes it current. Returns the version.';
 
 CREATE FUNCTION crimesnap.set_current_snap_points(version integer)
 RETURNS void
@@ -381,11 +760,13 @@ BEGIN
 
   RETURN QUERY
   SELECT c.point_id, 'catchment under k'::text,
-         pg_catalog.format('catchment of %s addresses; k is %s', c.addresses, k)
+         pg_catalog.format('%s point "%s" has a catchment of %s addresses; k is %s%s', p.kind, p.label,
+                           c.addresses, k, CASE WHEN p.kind <> 'street' THEN ' (or none, for a ' || p.kind || ' point)' ELSE '' END)
     FROM crimesnap.catchments(v) c
     JOIN crimesnap.snap_point p ON p.version = v AND p.point_id = c.point_id
    WHERE (p.kind = 'street' AND c.addresses < k)
-      OR (p.kind <> 'street' AND c.addresses BETWEEN 1 AND k - 1);
+      OR (p.kind <> 'street' AND c.addresses BETWEEN 1 AND k - 1)
+   ORDER BY c.point_id;
 
   RETURN QUERY
   SELECT p.point_id, 'too close to an address'::text,
@@ -395,7 +776,8 @@ BEGIN
     CROSS JOIN LATERAL (SELECT a.address_id, a.geom FROM crimesnap.address a
                          WHERE ST_DWithin(a.geom, p.geom, mindist)
                          ORDER BY a.geom <-> p.geom, a.address_id LIMIT 1) a
-   WHERE p.version = v;
+   WHERE p.version = v
+   ORDER BY p.point_id;
 
   RETURN QUERY
   SELECT p.point_id, 'outside its neighbourhood'::text,
@@ -403,21 +785,65 @@ BEGIN
                            round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
     FROM crimesnap.snap_point p
     JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = p.neighbourhood_id
-   WHERE p.version = v AND NOT ST_Intersects(n.geom, p.geom);
+   WHERE p.version = v AND NOT ST_Intersects(n.geom, p.geom)
+   ORDER BY p.point_id;
 
   IF set_mode = 'street' THEN
     RETURN QUERY
     WITH counts AS (
       SELECT a.neighbourhood_id, a.street_key, count(*) AS n
-        FROM crimesnap.address_streets() a GROUP BY 1, 2)
+        FROM crimesnap.address_streets() a
+       WHERE a.street_key IS NOT NULL
+       GROUP BY 1, 2)
     SELECT p.point_id, 'street under k'::text,
            pg_catalog.format('street "%s" has %s addresses; k is %s', p.label, coalesce(c.n, 0), k)
       FROM crimesnap.snap_point p
       LEFT JOIN counts c ON c.neighbourhood_id = p.neighbourhood_id
                         AND c.street_key = crimesnap.normalise_street_name(p.label)
-     WHERE p.version = v AND p.kind = 'street' AND coalesce(c.n, 0) < k;
+     WHERE p.version = v AND p.kind = 'street' AND coalesce(c.n, 0) < k
+     ORDER BY p.point_id;
   END IF;
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_snap_points(integer) IS
-  'Proves the privacy promise of a snap point set (default: current) on the data as it is now: one row per violation, none when clean.';
+  'Proves the privacy promise of a snap point set (default: current) on the data as it is now: one row per violation (catchment under k, too close to an address, outside its neighbourhood, and in street mode street under k), none when clean.';
+
+-- ---- published catchments ----
+
+CREATE VIEW crimesnap_api.catchment WITH (security_barrier) AS
+SELECT p.version,
+       p.point_id AS street_id,
+       'On or near ' || p.label AS location,
+       p.neighbourhood_id,
+       p.latitude,
+       p.longitude,
+       c.geom
+  FROM crimesnap.snap_point_catchment c
+  JOIN crimesnap.snap_point p ON p.version = c.version AND p.point_id = c.point_id
+  JOIN crimesnap.snap_point_set s ON s.version = c.version
+ WHERE s.is_current;
+COMMENT ON VIEW crimesnap_api.catchment IS
+  'The catchment area of every point of the current snap point set: its Voronoi cell among the points of its neighbourhood, clipped to the neighbourhood. Every crime and address inside it snaps to the point. Polygons only: never an address or an address count.';
+COMMENT ON COLUMN crimesnap_api.catchment.version IS 'Snap point set version.';
+COMMENT ON COLUMN crimesnap_api.catchment.street_id IS 'Snap point id, as crimesnap_api.street_crime.street_id.';
+COMMENT ON COLUMN crimesnap_api.catchment.location IS '"On or near <street or place>".';
+COMMENT ON COLUMN crimesnap_api.catchment.neighbourhood_id IS 'The neighbourhood the area lies in.';
+COMMENT ON COLUMN crimesnap_api.catchment.latitude IS 'WGS84 latitude of the snap point.';
+COMMENT ON COLUMN crimesnap_api.catchment.longitude IS 'WGS84 longitude of the snap point.';
+COMMENT ON COLUMN crimesnap_api.catchment.geom IS 'The catchment area, MultiPolygon in EPSG:27700.';
+
+-- ---- privileges for what this section adds (90-grants.sql has the rest) ----
+
+GRANT SELECT ON crimesnap_api.catchment TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
+GRANT SELECT ON crimesnap.snap_point_catchment, crimesnap.force_snap_point_result TO crimesnap_analyst;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.force_snap_point TO crimesnap_loader, crimesnap_publisher;
+GRANT SELECT ON crimesnap.force_snap_point_result TO crimesnap_loader;
+GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision),
+                          crimesnap.address_streets(),
+                          crimesnap.street_pieces()
+  TO crimesnap_publisher;
+GRANT EXECUTE ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision),
+                          crimesnap.street_segments(text[], text[], geometry[], double precision),
+                          crimesnap.clear_point(geometry, geometry, geometry, double precision),
+                          crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer)
+  TO crimesnap_analyst, crimesnap_publisher;
