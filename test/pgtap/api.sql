@@ -8,7 +8,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(50);
+SELECT plan(51);
 \o /dev/null
 SELECT crimesnap.build_snap_points();
 CREATE FUNCTION pg_temp.load_month(f text, m date) RETURNS integer
@@ -33,7 +33,7 @@ SELECT * FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-23');
 -- ---- the contract's objects ----
 SELECT set_eq($$SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['street_crime', 'no_location_crime', 'category', 'published_month', 'last_updated', 'snap_point_crimes', 'trend',
-        'month_totals', 'police_uk_street_csv'],
+        'month_totals', 'police_uk_street_csv', 'catchment'],
   'crimesnap_api holds exactly the views this file checks');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['crimesnap_api.parse_month(text)', 'crimesnap_api.poly_from_text(text)',
@@ -103,6 +103,7 @@ SELECT is((SELECT count(*) FROM seen s WHERE s.v IN (SELECT persistent_id FROM c
 CREATE TEMP TABLE published_point AS
 SELECT 'street_crime' AS source, longitude AS lon, latitude AS lat, geom FROM crimesnap_api.street_crime
 UNION ALL SELECT 'snap_point_crimes', longitude, latitude, geom FROM crimesnap_api.snap_point_crimes
+UNION ALL SELECT 'catchment', longitude, latitude, NULL FROM crimesnap_api.catchment
 UNION ALL SELECT 'police_uk_street_csv', "Longitude"::float8, "Latitude"::float8, NULL FROM crimesnap_api.police_uk_street_csv WHERE "Longitude" IS NOT NULL
 UNION ALL SELECT 'street_crimes_near', longitude, latitude, geom FROM crimesnap_api.street_crimes_near(51.7083, -1.2646)
 UNION ALL SELECT 'street_crimes_in_area', longitude, latitude, geom
@@ -117,8 +118,11 @@ UNION ALL SELECT 'geojson_area', (f->'geometry'->'coordinates'->>0)::float8, (f-
 CREATE TEMP TABLE raw_point AS
 SELECT geom, ST_X(ST_Transform(geom, 4326)) AS lon, ST_Y(ST_Transform(geom, 4326)) AS lat FROM crimesnap.raw_crime WHERE geom IS NOT NULL;
 SELECT set_eq($$SELECT DISTINCT source FROM published_point$$,
-  ARRAY['street_crime', 'snap_point_crimes', 'police_uk_street_csv', 'street_crimes_near', 'street_crimes_in_area',
-        'street_crimes_at', 'geojson', 'geojson_area'], 'every output with coordinates is checked, and each has some');
+  ARRAY['street_crime', 'snap_point_crimes', 'catchment', 'police_uk_street_csv', 'street_crimes_near',
+        'street_crimes_in_area', 'street_crimes_at', 'geojson', 'geojson_area'],
+  'every output with coordinates is checked, and each has some');
+SELECT is((SELECT count(*) FROM crimesnap_api.catchment WHERE GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON')), 0::bigint,
+  'the catchment view''s geometry is an area, never a point');
 SELECT is((SELECT count(*) FROM (
              SELECT c.oid::regclass::text, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
                JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -128,7 +132,9 @@ SELECT is((SELECT count(*) FROM (
              EXCEPT VALUES ('crimesnap_api.street_crime', 'latitude'), ('crimesnap_api.street_crime', 'longitude'),
                            ('crimesnap_api.street_crime', 'geom'), ('crimesnap_api.snap_point_crimes', 'latitude'),
                            ('crimesnap_api.snap_point_crimes', 'longitude'), ('crimesnap_api.snap_point_crimes', 'geom'),
-                           ('crimesnap_api.police_uk_street_csv', 'Longitude'), ('crimesnap_api.police_uk_street_csv', 'Latitude')) x), 0::bigint,
+                           ('crimesnap_api.police_uk_street_csv', 'Longitude'), ('crimesnap_api.police_uk_street_csv', 'Latitude'),
+                           ('crimesnap_api.catchment', 'latitude'), ('crimesnap_api.catchment', 'longitude'),
+                           ('crimesnap_api.catchment', 'geom')) x), 0::bigint,
   'no view has a coordinate column this file does not check');
 SELECT is((SELECT count(*) FROM published_point p
             WHERE NOT EXISTS (SELECT FROM crimesnap.snap_point s

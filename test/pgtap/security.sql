@@ -66,16 +66,18 @@ SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_analyst' AND p
           'analyst: read-only everywhere');
 SELECT is((SELECT array_agg(rel ORDER BY rel) FROM rel_privs
             WHERE role = 'crimesnap_analyst' AND rel LIKE 'crimesnap.%'),
-          ARRAY['crimesnap.category', 'crimesnap.category_fold', 'crimesnap.force', 'crimesnap.lsoa',
-                'crimesnap.neighbourhood', 'crimesnap.offence_code', 'crimesnap.place_class',
-                'crimesnap.publication', 'crimesnap.snap_point', 'crimesnap.snap_point_change',
+          ARRAY['crimesnap.category', 'crimesnap.category_fold', 'crimesnap.force',
+                'crimesnap.force_snap_point_result', 'crimesnap.lsoa', 'crimesnap.neighbourhood',
+                'crimesnap.offence_code', 'crimesnap.place_class', 'crimesnap.publication',
+                'crimesnap.snap_point', 'crimesnap.snap_point_catchment', 'crimesnap.snap_point_change',
                 'crimesnap.snap_point_set', 'crimesnap.trend'],
           'analyst: reads exactly the published, aggregate and reference tables of schema crimesnap');
 
 -- ---- crimesnap_loader: the input tables and the upload ----
 SELECT is((SELECT array_agg(DISTINCT rel ORDER BY rel) FROM rel_privs
             WHERE role = 'crimesnap_loader' AND priv IN ('INSERT', 'UPDATE', 'DELETE')),
-          ARRAY['crimesnap.address', 'crimesnap.crime_upload', 'crimesnap.force', 'crimesnap.highway_class',
+          ARRAY['crimesnap.address', 'crimesnap.crime_upload', 'crimesnap.force', 'crimesnap.force_snap_point',
+                'crimesnap.highway_class',
                 'crimesnap.lsoa', 'crimesnap.neighbourhood', 'crimesnap.offence_code',
                 'crimesnap.public_place', 'crimesnap.street'],
           'loader: writes exactly the input tables and the upload');
@@ -94,8 +96,9 @@ SELECT ok(NOT has_function_privilege('crimesnap_loader', 'crimesnap.publish_mont
 -- ---- crimesnap_publisher: reads what it controls, changes it only through the pipeline ----
 SELECT is((SELECT array_agg(rel || ' ' || priv ORDER BY rel, priv) FROM rel_privs
             WHERE role = 'crimesnap_publisher' AND priv <> 'SELECT'),
-          ARRAY['crimesnap.place_class DELETE', 'crimesnap.place_class INSERT'],
-          'publisher: changes data only through the pipeline functions, and the place classes it allows on the map');
+          ARRAY['crimesnap.force_snap_point DELETE', 'crimesnap.force_snap_point INSERT',
+                'crimesnap.force_snap_point UPDATE', 'crimesnap.place_class DELETE', 'crimesnap.place_class INSERT'],
+          'publisher: changes data only through the pipeline functions, the place classes it allows on the map, and the points it adds');
 SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'crimesnap'::regnamespace AND c.relkind IN ('r', 'v')
               AND c.relname <> 'secret' AND NOT has_table_privilege('crimesnap_publisher', c.oid, 'SELECT')),
           0::bigint, 'publisher: reads every table but the secret');

@@ -2,9 +2,9 @@
 --
 -- The demo town (test/fixtures/town.sql) and the real Fitzrovia data (test/fixtures/
 -- fitzrovia.sql, when $CRIMESNAP_FITZROVIA or ../shared/data/fitzrovia, relative to the
--- directory pg_prove runs in, holds it) commit their own transactions, so they are loaded
--- before this file's transaction and removed again after it.  Everything else happens in the
--- transaction and is rolled back.
+-- directory pg_prove runs in, holds it) are loaded inside this file's transaction, and
+-- everything is rolled back at the end.
+BEGIN;
 SET client_min_messages = warning;
 \ir ../fixtures/town.sql
 \set fitzrovia_dir `echo "${CRIMESNAP_FITZROVIA:-../shared/data/fitzrovia}"`
@@ -14,7 +14,6 @@ SET client_min_messages = warning;
 \endif
 SET client_min_messages = warning;
 
-BEGIN;
 SELECT plan(56);
 
 -- ==== 0. Fitzrovia, when its data is there ====
@@ -327,13 +326,3 @@ SELECT ok(has_table_privilege('crimesnap_loader', 'crimesnap.force_snap_point', 
 
 SELECT * FROM finish();
 ROLLBACK;
-
--- The demo town and Fitzrovia committed themselves: remove them for the files that follow.
-SET client_min_messages = warning;
-DELETE FROM crimesnap.public_place;
-DELETE FROM crimesnap.address;
-DELETE FROM crimesnap.street;
-DELETE FROM crimesnap.lsoa;
-DELETE FROM crimesnap.neighbourhood;
-DELETE FROM crimesnap.force WHERE force_id IN ('northshire', 'southshire', 'metropolitan');
-DROP SCHEMA IF EXISTS town, fitzrovia CASCADE;
