@@ -72,6 +72,9 @@ ISOLATION_OPTS = --inputdir=test --load-extension=postgis --load-extension=$(EXT
 
 # -Wno-unused-parameter: PostgreSQL 15's own headers (bufpage.h) have unused parameters.
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+# Snapping, catchments and association decide ties on ST_Distance's exact arithmetic
+# (cs_dist_xy in crimesnap.h): no fused multiply-add anywhere.
+PG_CFLAGS += -ffp-contract=off
 ifdef CRIMESNAP_ASSERT
 PG_CPPFLAGS += -DUSE_ASSERT_CHECKING
 endif
@@ -86,8 +89,5 @@ $(DATA_built): $(SQL_SECTIONS)
 	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
 
 $(OBJS): src/crimesnap.h
-
-# Snapping decides ties on ST_Distance's exact arithmetic: no fused multiply-add.
-src/snapindex.o: CFLAGS += -ffp-contract=off
 
 endif

@@ -160,27 +160,39 @@ wkb_read_coords(WkbReader *r, int ndims, CsGeom *g, int *cap, uint32 n)
 }
 
 /*
+ * Fetch a geometry's EWKB through the type's send function, point a reader at it and
+ * start an empty CsGeom with room for cap points and partcap parts.  The caller pfrees
+ * the returned EWKB when it is done reading.
+ */
+static bytea *
+decode_begin(CsGeomIO *io, Datum geometry, WkbReader *r, CsGeom *g, int cap, int partcap)
+{
+	bytea	   *ewkb = SendFunctionCall(&io->send, geometry);
+
+	r->p = (const uint8 *) VARDATA_ANY(ewkb);
+	r->end = r->p + VARSIZE_ANY_EXHDR(ewkb);
+	r->swap = false;
+
+	memset(g, 0, sizeof(*g));
+	g->points = palloc(sizeof(CsPoint) * cap);
+	g->partstart = palloc(sizeof(int) * partcap);
+	g->partstart[0] = 0;
+	return ewkb;
+}
+
+/*
  * Decode a point, linestring, multipoint or multilinestring.  Anything else (a polygon, a
  * collection) is an error: crimesnap never needs to look inside one in C.
  */
 void
 cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *g)
 {
-	bytea	   *ewkb = SendFunctionCall(&io->send, geometry);
 	WkbReader	r;
 	int			ndims;
 	int			type;
 	int			cap = 16;
 	int			partcap = 4;
-
-	r.p = (const uint8 *) VARDATA_ANY(ewkb);
-	r.end = r.p + VARSIZE_ANY_EXHDR(ewkb);
-	r.swap = false;
-
-	memset(g, 0, sizeof(*g));
-	g->points = palloc(sizeof(CsPoint) * cap);
-	g->partstart = palloc(sizeof(int) * partcap);
-	g->partstart[0] = 0;
+	bytea	   *ewkb = decode_begin(io, geometry, &r, g, cap, partcap);
 
 	type = wkb_header(&r, &ndims, &g->srid);
 	g->type = type;
@@ -240,7 +252,6 @@ cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *g)
 void
 cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *g)
 {
-	bytea	   *ewkb = SendFunctionCall(&io->send, geometry);
 	WkbReader	r;
 	int			ndims;
 	int			type;
@@ -248,15 +259,7 @@ cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *g)
 	int			partcap = 8;
 	int			polycap = 4;
 	uint32		npolys = 1;
-
-	r.p = (const uint8 *) VARDATA_ANY(ewkb);
-	r.end = r.p + VARSIZE_ANY_EXHDR(ewkb);
-	r.swap = false;
-
-	memset(g, 0, sizeof(*g));
-	g->points = palloc(sizeof(CsPoint) * cap);
-	g->partstart = palloc(sizeof(int) * partcap);
-	g->partstart[0] = 0;
+	bytea	   *ewkb = decode_begin(io, geometry, &r, g, cap, partcap);
 	g->polystart = palloc(sizeof(int) * polycap);
 	g->polystart[0] = 0;
 
@@ -354,24 +357,33 @@ cs_point_decode(CsGeomIO *io, Datum geometry, CsPoint *pt, int32 *srid, bool *em
 	return type;
 }
 
-/* Build a point geometry with the given SRID through PostGIS's receive function. */
-Datum
-cs_point_datum(CsGeomIO *io, double x, double y, int32 srid)
+/* Start native-endian EWKB for a geometry of the given type, with the SRID when set. */
+static void
+ewkb_begin(StringInfo buf, uint32 type, int32 srid)
 {
-	StringInfoData buf;
-	uint32		type = CS_WKB_POINT | (srid != 0 ? EWKB_SRID_FLAG : 0);
 	uint8		order;
 
-	initStringInfo(&buf);
+	if (srid != 0)
+		type |= EWKB_SRID_FLAG;
 #ifdef WORDS_BIGENDIAN
 	order = 0;
 #else
 	order = 1;
 #endif
-	appendBinaryStringInfo(&buf, (char *) &order, 1);
-	appendBinaryStringInfo(&buf, (char *) &type, 4);
+	initStringInfo(buf);
+	appendBinaryStringInfo(buf, (char *) &order, 1);
+	appendBinaryStringInfo(buf, (char *) &type, 4);
 	if (srid != 0)
-		appendBinaryStringInfo(&buf, (char *) &srid, 4);
+		appendBinaryStringInfo(buf, (char *) &srid, 4);
+}
+
+/* Build a point geometry with the given SRID through PostGIS's receive function. */
+Datum
+cs_point_datum(CsGeomIO *io, double x, double y, int32 srid)
+{
+	StringInfoData buf;
+
+	ewkb_begin(&buf, CS_WKB_POINT, srid);
 	appendBinaryStringInfo(&buf, (char *) &x, 8);
 	appendBinaryStringInfo(&buf, (char *) &y, 8);
 	return ReceiveFunctionCall(&io->recv, &buf, io->ioparam, -1);
@@ -382,20 +394,9 @@ Datum
 cs_line_datum(CsGeomIO *io, const CsPoint *pts, int n, int32 srid)
 {
 	StringInfoData buf;
-	uint32		type = CS_WKB_LINESTRING | (srid != 0 ? EWKB_SRID_FLAG : 0);
 	uint32		npts = (uint32) n;
-	uint8		order;
 
-	initStringInfo(&buf);
-#ifdef WORDS_BIGENDIAN
-	order = 0;
-#else
-	order = 1;
-#endif
-	appendBinaryStringInfo(&buf, (char *) &order, 1);
-	appendBinaryStringInfo(&buf, (char *) &type, 4);
-	if (srid != 0)
-		appendBinaryStringInfo(&buf, (char *) &srid, 4);
+	ewkb_begin(&buf, CS_WKB_LINESTRING, srid);
 	appendBinaryStringInfo(&buf, (char *) &npts, 4);
 	for (int i = 0; i < n; i++)
 	{

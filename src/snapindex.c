@@ -213,22 +213,6 @@ typedef struct SnapCallState
  */
 
 /*
- * The distance ST_Distance computes between two points, to the last bit: the
- * difference of each coordinate, squared, summed, square root, in that order.  Ties
- * and the max_snap_distance cut-off are decided on this value, so that the index
- * agrees exactly with "ORDER BY ST_Distance(p.geom, c.geom), point_id".  The Makefile
- * compiles this file with -ffp-contract=off so that no fused multiply-add changes it.
- */
-static inline double
-cs_distance(double ax, double ay, double bx, double by)
-{
-	double		h = bx - ax;
-	double		v = by - ay;
-
-	return sqrt(h * h + v * v);
-}
-
-/*
  * A lower bound of point_distance from (qx, qy) to any point in the box.  Rounding is
  * monotonic, so for a point p in the box |fl(p.x - qx)| >= the gap computed here, and
  * the bound never exceeds the computed distance of a point inside: pruning a box whose
@@ -399,7 +383,7 @@ kd_nearest(const SnapIndex *idx, const NbPart *part, double qx, double qy,
 		{
 			for (int i = lo; i < hi; i++)
 			{
-				double		d = cs_distance(pts[i].x, pts[i].y, qx, qy);
+				double		d = cs_dist_xy(pts[i].x, pts[i].y, qx, qy);
 
 				if (d < best || (d == best && (bestidx < 0 || pts[i].id < bestid)))
 				{
@@ -453,41 +437,10 @@ kd_nearest(const SnapIndex *idx, const NbPart *part, double qx, double qy,
  * ---------------------------------------------------------------------------
  */
 
-static inline int
-band_of(const NbPart *p, double y)
-{
-	double		f = floor((y - p->band_y0) / p->band_h);
-
-	if (!(f >= 0))
-		return 0;
-	if (f >= p->nbands - 1)
-		return p->nbands - 1;
-	return (int) f;
-}
-
-static inline int
-grid_col(const SnapIndex *idx, double x)
-{
-	double		f = floor((x - idx->grid_x0) / idx->grid_w);
-
-	if (!(f >= 0))
-		return 0;
-	if (f >= idx->grid_nx - 1)
-		return idx->grid_nx - 1;
-	return (int) f;
-}
-
-static inline int
-grid_row(const SnapIndex *idx, double y)
-{
-	double		f = floor((y - idx->grid_y0) / idx->grid_h);
-
-	if (!(f >= 0))
-		return 0;
-	if (f >= idx->grid_ny - 1)
-		return idx->grid_ny - 1;
-	return (int) f;
-}
+/* Cells of a neighbourhood's horizontal bands and of the index's grid of boundaries. */
+#define band_of(p, y)		cs_cell_index((y), (p)->band_y0, (p)->band_h, (p)->nbands)
+#define grid_col(idx, x)	cs_cell_index((x), (idx)->grid_x0, (idx)->grid_w, (idx)->grid_nx)
+#define grid_row(idx, y)	cs_cell_index((y), (idx)->grid_y0, (idx)->grid_h, (idx)->grid_ny)
 
 /*
  * Does the point intersect the neighbourhood's boundary or interior?  Dan Sunday's
@@ -1637,21 +1590,30 @@ crimesnap_snap_detail(PG_FUNCTION_ARGS)
 	return snap_batch(fcinfo, true);
 }
 
-/* neighbourhood_at(geom geometry) RETURNS text */
-Datum
-crimesnap_neighbourhood_at(PG_FUNCTION_ARGS)
+/* The crime location in argument 0, or a clear error saying what is wrong with it. */
+static CsPoint
+checked_location(FunctionCallInfo fcinfo)
 {
 	SnapCallState *st = call_state(fcinfo, 0);
-	SnapIndex  *idx;
 	CsPoint		pt;
 	int32		srid;
 	int			type;
 	LocProblem	problem;
-	int			part;
 
 	problem = check_location(&st->io, PG_GETARG_DATUM(0), &pt, &srid, &type);
 	if (problem != LOC_OK)
 		report_problem(problem, srid, type, NULL, false, 0, 0);
+	return pt;
+}
+
+/* neighbourhood_at(geom geometry) RETURNS text */
+Datum
+crimesnap_neighbourhood_at(PG_FUNCTION_ARGS)
+{
+	CsPoint		pt = checked_location(fcinfo);
+	SnapIndex  *idx;
+	int			part;
+
 	idx = snapindex_get(true);
 	part = locate_part(idx, pt.x, pt.y);
 	if (part < 0)
@@ -1663,15 +1625,7 @@ crimesnap_neighbourhood_at(PG_FUNCTION_ARGS)
 Datum
 crimesnap_check_crime_location(PG_FUNCTION_ARGS)
 {
-	SnapCallState *st = call_state(fcinfo, 0);
-	CsPoint		pt;
-	int32		srid;
-	int			type;
-	LocProblem	problem;
-
-	problem = check_location(&st->io, PG_GETARG_DATUM(0), &pt, &srid, &type);
-	if (problem != LOC_OK)
-		report_problem(problem, srid, type, NULL, false, 0, 0);
+	(void) checked_location(fcinfo);
 	PG_RETURN_VOID();
 }
 

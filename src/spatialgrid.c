@@ -27,15 +27,6 @@
 #define GRID_MAX_CELLS_PER_ITEM 4
 
 double
-cs_dist_pt_pt(CsPoint a, CsPoint b)
-{
-	double		h = b.x - a.x;
-	double		v = b.y - a.y;
-
-	return sqrt(h * h + v * v);
-}
-
-double
 cs_dist_pt_seg(CsPoint p, CsPoint a, CsPoint b)
 {
 	double		dx = b.x - a.x;
@@ -55,14 +46,14 @@ cs_dist_pt_seg(CsPoint p, CsPoint a, CsPoint b)
 	return cs_dist_pt_pt(p, c);
 }
 
-static inline int
-clamp_int(double v, int lo, int hi)
+/* The range of cells a box covers. */
+static inline void
+box_cells(const CsGrid *g, const CsBox *b, int *x0, int *x1, int *y0, int *y1)
 {
-	if (!(v >= lo))				/* also catches NaN */
-		return lo;
-	if (v > hi)
-		return hi;
-	return (int) v;
+	*x0 = cs_cell_index(b->xmin, g->x0, g->cell, g->nx);
+	*x1 = cs_cell_index(b->xmax, g->x0, g->cell, g->nx);
+	*y0 = cs_cell_index(b->ymin, g->y0, g->cell, g->ny);
+	*y1 = cs_cell_index(b->ymax, g->y0, g->cell, g->ny);
 }
 
 /*
@@ -115,12 +106,12 @@ cs_grid_build(CsGrid *g, const CsBox *boxes, const int *ids, int n, double min_c
 	/* Pass 1: count the items of every cell; pass 2: place them. */
 	for (int i = 0; i < n; i++)
 	{
-		const CsBox *b = &boxes[ids[i]];
-		int			x0 = clamp_int((b->xmin - g->x0) / cell, 0, g->nx - 1);
-		int			x1 = clamp_int((b->xmax - g->x0) / cell, 0, g->nx - 1);
-		int			y0 = clamp_int((b->ymin - g->y0) / cell, 0, g->ny - 1);
-		int			y1 = clamp_int((b->ymax - g->y0) / cell, 0, g->ny - 1);
+		int			x0,
+					x1,
+					y0,
+					y1;
 
+		box_cells(g, &boxes[ids[i]], &x0, &x1, &y0, &y1);
 		for (int cy = y0; cy <= y1; cy++)
 			for (int cx = x0; cx <= x1; cx++)
 				g->cellstart[cy * g->nx + cx + 1]++;
@@ -132,12 +123,12 @@ cs_grid_build(CsGrid *g, const CsBox *boxes, const int *ids, int n, double min_c
 	memcpy(fill, g->cellstart, sizeof(int) * ncells);
 	for (int i = 0; i < n; i++)
 	{
-		const CsBox *b = &boxes[ids[i]];
-		int			x0 = clamp_int((b->xmin - g->x0) / cell, 0, g->nx - 1);
-		int			x1 = clamp_int((b->xmax - g->x0) / cell, 0, g->nx - 1);
-		int			y0 = clamp_int((b->ymin - g->y0) / cell, 0, g->ny - 1);
-		int			y1 = clamp_int((b->ymax - g->y0) / cell, 0, g->ny - 1);
+		int			x0,
+					x1,
+					y0,
+					y1;
 
+		box_cells(g, &boxes[ids[i]], &x0, &x1, &y0, &y1);
 		for (int cy = y0; cy <= y1; cy++)
 			for (int cx = x0; cx <= x1; cx++)
 				g->items[fill[cy * g->nx + cx]++] = ids[i];
@@ -148,8 +139,8 @@ cs_grid_build(CsGrid *g, const CsBox *boxes, const int *ids, int n, double min_c
 void
 cs_grid_locate(const CsGrid *g, double x, double y, int *cx, int *cy)
 {
-	*cx = clamp_int((x - g->x0) / g->cell, 0, g->nx - 1);
-	*cy = clamp_int((y - g->y0) / g->cell, 0, g->ny - 1);
+	*cx = cs_cell_index(x, g->x0, g->cell, g->nx);
+	*cy = cs_cell_index(y, g->y0, g->cell, g->ny);
 }
 
 /*

@@ -8,8 +8,8 @@ SELECT plan(29);
 SET client_min_messages = warning;
 
 \ir ../fixtures/town.sql
-\set month 2026-09-01
-\ir ../fixtures/town_month.sql
+\ir ../fixtures/town_load.sql
+SELECT pg_temp.load_month(f, '2026-09-01') FROM unnest(ARRAY['northshire', 'southshire']) f \g /dev/null
 
 -- ---------------------------------------------------------------------------------------
 -- Independent checks.
@@ -220,8 +220,7 @@ DROP VIEW crimesnap_api.leak_latlon;
 -- 4. Roll-off is atomic: October's publication moves September to the trend table, or
 -- nothing moves at all.
 
-\set month 2026-10-01
-\ir ../fixtures/town_month.sql
+SELECT pg_temp.load_month(f, '2026-10-01') FROM unnest(ARRAY['northshire', 'southshire']) f \g /dev/null
 CREATE TEMP TABLE before AS
 SELECT (SELECT count(*) FROM crimesnap.published_crime WHERE month = '2026-09-01') AS sept_rows,
        (SELECT count(*) FROM crimesnap.trend) AS trend_rows,

@@ -12,19 +12,7 @@ SET client_min_messages = warning;
 SELECT plan(54);
 
 SELECT crimesnap.build_snap_points() AS version \gset
-CREATE FUNCTION pg_temp.load_month(f text, m date) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-  b crimesnap.batch;
-BEGIN
-  INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context)
-  SELECT u.force, u.crime_ref, u.offence_code, u.committed_on, u.easting, u.northing, u.neighbourhood, u.outcome, u.context
-    FROM town.upload u WHERE u.force = f AND u.month = m ORDER BY u.crime_ref;
-  b := crimesnap.register_batch(f, m, (SELECT count(*)::integer FROM town.upload u WHERE u.force = f AND u.month = m),
-                                initcap(f) || ' Police', 'Data Team', 'data@police.example', 'Crimes ' || m);
-  RETURN b.records_loaded;
-END
-$$;
+\ir ../fixtures/town_load.sql
 SELECT pg_temp.load_month(f, m) FROM unnest(ARRAY['northshire', 'southshire']) f, unnest(ARRAY['2026-09-01', '2026-10-01']::date[]) m;
 SELECT crimes FROM crimesnap.publish_month('northshire', '2026-09-01', '2026-10-23');
 SELECT crimes FROM crimesnap.publish_month('southshire', '2026-09-01', '2026-10-23');

@@ -17,20 +17,9 @@ SET client_min_messages = warning;
 \set ON_ERROR_ROLLBACK on
 
 SELECT crimesnap.build_snap_points() > 0 AS snap_points_built;
--- A force DBA's monthly load, as a function so that each month is one line below.
-CREATE FUNCTION pg_temp.load_month(f text, m date) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-  b crimesnap.batch;
-BEGIN
-  INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context)
-  SELECT u.force, u.crime_ref, u.offence_code, u.committed_on, u.easting, u.northing, u.neighbourhood, u.outcome, u.context
-    FROM town.upload u WHERE u.force = f AND u.month = m ORDER BY u.crime_ref;
-  b := crimesnap.register_batch(f, m, (SELECT count(*)::integer FROM town.upload u WHERE u.force = f AND u.month = m),
-                                initcap(f) || ' Police', 'Data Team', 'data@police.example', 'Crimes ' || m);
-  RETURN b.records_loaded;
-END
-$$;
+\set ECHO none
+\ir ../fixtures/town_load.sql
+\set ECHO all
 SELECT pg_temp.load_month(f, m) > 0 AS loaded
   FROM unnest(ARRAY['northshire', 'southshire']) f, unnest(ARRAY['2026-09-01', '2026-10-01']::date[]) m;
 
