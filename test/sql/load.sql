@@ -3,6 +3,7 @@
 -- Everything, the town included, runs in one transaction that is rolled back.
 SET client_min_messages = warning;
 \set ON_ERROR_ROLLBACK on
+\i test/fixtures/reset_ids.sql
 BEGIN;
 \set ECHO none
 \set seed 42

@@ -3,9 +3,8 @@
 -- Everything, the town included, runs in one transaction that is rolled back.
 SET client_min_messages = warning;
 \set ON_ERROR_ROLLBACK on
+\i test/fixtures/reset_ids.sql
 BEGIN;
--- Sequences ignore rollbacks: start the snap point ids at 1 whatever ran before.
-SELECT setval('crimesnap.snap_point_id_seq', 1, false) AS snap_point_ids_from_1;
 \set ECHO none
 \set seed 42
 \i test/fixtures/town.sql
@@ -18,7 +17,7 @@ SET client_min_messages = warning;
 
 SELECT crimesnap.build_snap_points() > 0 AS snap_points_built;
 \set ECHO none
-\ir ../fixtures/town_load.sql
+\i test/fixtures/town_load.sql
 \set ECHO all
 SELECT pg_temp.load_month(f, m) > 0 AS loaded
   FROM unnest(ARRAY['northshire', 'southshire']) f, unnest(ARRAY['2026-09-01', '2026-10-01']::date[]) m;
