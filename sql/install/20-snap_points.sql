@@ -273,9 +273,7 @@ AS $fn$
       FROM crimesnap.street_pieces() p
   ), addr AS MATERIALIZED (
     SELECT a.address_id, a.street_name, a.geom,
-           (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-             WHERE ST_Intersects(n.geom, a.geom)
-             ORDER BY n.neighbourhood_id LIMIT 1) AS neighbourhood_id
+           crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
       FROM crimesnap.address a
   ), arg AS (
     SELECT (SELECT pg_catalog.array_agg(a.address_id ORDER BY a.address_id) FROM addr a) AS ids,
@@ -314,10 +312,7 @@ AS $fn$
              WHERE p.version = v.version AND p.neighbourhood_id = nb.neighbourhood_id
              ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS point_id
       FROM crimesnap.address a
-      CROSS JOIN LATERAL (
-        SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-         WHERE ST_Intersects(n.geom, a.geom)
-         ORDER BY n.neighbourhood_id LIMIT 1) nb
+      CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
   )
   SELECT p.point_id, count(n.point_id)
     FROM crimesnap.snap_point p
@@ -394,9 +389,7 @@ BEGIN
     FROM crimesnap.street_pieces() p;
   CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
   SELECT a.address_id, a.street_name, a.geom,
-         (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-           WHERE ST_Intersects(n.geom, a.geom)
-           ORDER BY n.neighbourhood_id LIMIT 1) AS neighbourhood_id
+         crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
     FROM crimesnap.address a;
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
   ANALYZE pg_temp.cs_addr;
@@ -517,9 +510,7 @@ BEGIN
               WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, pl.geom, d))
                 THEN pg_catalog.format('within %s m of an address', d) END
     FROM crimesnap.public_place pl
-    LEFT JOIN LATERAL (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-                        WHERE ST_Intersects(n.geom, pl.geom)
-                        ORDER BY n.neighbourhood_id LIMIT 1) nb ON true
+    LEFT JOIN LATERAL (SELECT crimesnap.neighbourhood_at(pl.geom) AS neighbourhood_id) nb ON true
    ORDER BY pl.place_id;
 
   -- ---- force points: checked here, admitted by select_snap_points() ----
@@ -533,8 +524,7 @@ BEGIN
                 THEN pg_catalog.format('within %s m of an address (crimesnap.min_property_distance)', d) END
     FROM crimesnap.force_snap_point f
     LEFT JOIN LATERAL (SELECT n.neighbourhood_id, n.force_id FROM crimesnap.neighbourhood n
-                        WHERE ST_Intersects(n.geom, f.geom)
-                        ORDER BY n.neighbourhood_id LIMIT 1) nb ON true
+                        WHERE n.neighbourhood_id = crimesnap.neighbourhood_at(f.geom)) nb ON true
    ORDER BY f.force_point_id;
 
   -- ---- ids: a point that did not move keeps its id, and so does one that moved ----

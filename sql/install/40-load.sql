@@ -536,7 +536,7 @@ BEGIN
              CASE WHEN u.loc_state = 'ok' THEN
                (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
                  WHERE n.force_id = register_batch.force AND ST_Intersects(n.geom, g.geom)
-                 ORDER BY n.neighbourhood_id LIMIT 1)
+                 ORDER BY n.neighbourhood_id COLLATE "C" LIMIT 1)
              ELSE nullif(btrim(u.neighbourhood), '') END AS neighbourhood_id
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
                           THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
