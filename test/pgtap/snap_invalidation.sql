@@ -1,17 +1,9 @@
 -- The snap index follows its tables through DDL in the same session: DROP EXTENSION and
 -- CREATE EXTENSION (new tables, new OIDs), TRUNCATE, ALTER TABLE.  Data changes, in the
 -- same transaction and from another session, are in test/sql/snap.sql and
--- test/specs/snap_invalidation.spec.  Runs in a database of its own, dropped at the end.
+-- test/specs/snap_invalidation.spec.  Everything, the DDL included, is rolled back.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT current_database() AS tap_db \gset
-DROP DATABASE IF EXISTS crimesnap_tap_snapinval;
-CREATE DATABASE crimesnap_tap_snapinval;
-\c crimesnap_tap_snapinval
-SET client_min_messages = warning;
-CREATE EXTENSION postgis;
-CREATE EXTENSION pgtap;
-CREATE EXTENSION crimesnap;
 
 BEGIN;
 SELECT plan(10);
@@ -74,6 +66,3 @@ RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
-
-\c :tap_db
-DROP DATABASE crimesnap_tap_snapinval;
