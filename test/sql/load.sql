@@ -1,17 +1,7 @@
 -- Loading a force's monthly upload: the context screen, the offence code mapping, a batch
 -- with every kind of bad row, the record count check, and a corrected resubmission.
 -- Everything, the town included, runs in one transaction that is rolled back.
-SET client_min_messages = warning;
-\set ON_ERROR_ROLLBACK on
-\i test/fixtures/reset_ids.sql
-BEGIN;
-\set ECHO none
-\set seed 42
-\i test/fixtures/town.sql
-\set ECHO all
-SET client_min_messages = warning;
-\pset null '(null)'
-\set SHOW_CONTEXT never
+\i test/fixtures/regress_town.sql
 
 -- ---- the context screen: what it catches, and ordinary police wording it lets through ----
 SELECT example, crimesnap.screen_context(example) AS finding

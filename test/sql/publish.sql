@@ -1,24 +1,9 @@
 -- Publication: timing, categories, persistent ids, location text, LSOAs, no-location
 -- crimes, re-publication, roll-off into the trend table, withdrawal and reinstatement.
 -- Everything, the town included, runs in one transaction that is rolled back.
-SET client_min_messages = warning;
-\set ON_ERROR_ROLLBACK on
-\i test/fixtures/reset_ids.sql
-BEGIN;
-\set ECHO none
-\set seed 42
-\i test/fixtures/town.sql
-\set ECHO all
-SET client_min_messages = warning;
-\pset null '(null)'
-\set SHOW_CONTEXT never
--- Expected errors below must not end the transaction.
-\set ON_ERROR_ROLLBACK on
+\i test/fixtures/regress_town.sql
 
 SELECT crimesnap.build_snap_points() > 0 AS snap_points_built;
-\set ECHO none
-\i test/fixtures/town_load.sql
-\set ECHO all
 SELECT pg_temp.load_month(f, m) > 0 AS loaded
   FROM unnest(ARRAY['northshire', 'southshire']) f, unnest(ARRAY['2026-09-01', '2026-10-01']::date[]) m;
 
