@@ -188,6 +188,7 @@ CREATE TABLE crimesnap.trend_member (
   neighbourhood_id text,
   lsoa_code        text,
   category         text NOT NULL,
+  mapped           boolean NOT NULL,
   FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE
 );
 CREATE INDEX ON crimesnap.trend_member (force_id, month);
@@ -199,6 +200,7 @@ COMMENT ON COLUMN crimesnap.trend_member.month IS 'Trend cell: month.';
 COMMENT ON COLUMN crimesnap.trend_member.neighbourhood_id IS 'Trend cell: neighbourhood.';
 COMMENT ON COLUMN crimesnap.trend_member.lsoa_code IS 'Trend cell: LSOA of the snap point the record was published at.';
 COMMENT ON COLUMN crimesnap.trend_member.category IS 'Trend cell: category.';
+COMMENT ON COLUMN crimesnap.trend_member.mapped IS 'Whether the record was published at a snap point (its LSOA alone does not say: a point may lie outside every LSOA).';
 
 CREATE TABLE crimesnap.withdrawal (
   withdrawal_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -332,8 +334,8 @@ BEGIN
   LOOP
     DELETE FROM crimesnap.trend t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
     DELETE FROM crimesnap.trend_member t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
-    INSERT INTO crimesnap.trend_member (crime_id, force_id, month, neighbourhood_id, lsoa_code, category)
-    SELECT c.crime_id, c.force_id, c.month, c.neighbourhood_id, sp.lsoa_code, c.category
+    INSERT INTO crimesnap.trend_member (crime_id, force_id, month, neighbourhood_id, lsoa_code, category, mapped)
+    SELECT c.crime_id, c.force_id, c.month, c.neighbourhood_id, sp.lsoa_code, c.category, c.point_id IS NOT NULL
       FROM crimesnap.published_crime c
       LEFT JOIN crimesnap.snap_point sp ON sp.version = c.snap_version AND sp.point_id = c.point_id
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
@@ -726,6 +728,20 @@ COMMENT ON FUNCTION crimesnap.publish_month(text, date, date, text) IS
 
 -- ---- withdrawal and redress (ICO guidance, paragraph 46) ----
 
+CREATE FUNCTION crimesnap.count_withheld(force text, month date, mapped boolean)
+RETURNS void
+LANGUAGE sql
+SET search_path FROM CURRENT
+AS $fn$
+  UPDATE crimesnap.publication p
+     SET crimes = p.crimes - 1, withheld = p.withheld + 1,
+         mapped = p.mapped - $3::integer,
+         no_location = p.no_location - (NOT $3)::integer
+   WHERE p.force_id = $1 AND p.month = $2
+$fn$;
+COMMENT ON FUNCTION crimesnap.count_withheld(text, date, boolean) IS
+  'Internal: moves one withdrawn record of a publication from its published counts (mapped or not) to withheld.';
+
 CREATE FUNCTION crimesnap.withdraw(persistent_id text, reason text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -763,13 +779,9 @@ BEGIN
   FOR g IN DELETE FROM crimesnap.published_crime c
              USING crimesnap.raw_crime r
             WHERE r.crime_id = c.crime_id AND r.persistent_id = withdraw.persistent_id
-        RETURNING c.force_id, c.month, c.point_id
+        RETURNING c.force_id, c.month, c.point_id IS NOT NULL AS mapped
   LOOP
-    UPDATE crimesnap.publication p
-       SET crimes = p.crimes - 1, withheld = p.withheld + 1,
-           mapped = p.mapped - (g.point_id IS NOT NULL)::integer,
-           no_location = p.no_location - (g.point_id IS NULL)::integer
-     WHERE p.force_id = g.force_id AND p.month = g.month;
+    PERFORM crimesnap.count_withheld(g.force_id, g.month, g.mapped);
     removed := removed + 1;
   END LOOP;
   -- ...and from the trend, when its month has rolled off: exactly the cell it counted in.
@@ -786,11 +798,7 @@ BEGIN
      WHERE x.force_id = g.force_id AND x.month = g.month AND x.category = g.category
        AND x.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
        AND x.lsoa_code IS NOT DISTINCT FROM g.lsoa_code;
-    UPDATE crimesnap.publication p
-       SET crimes = p.crimes - 1, withheld = p.withheld + 1,
-           mapped = p.mapped - (g.lsoa_code IS NOT NULL)::integer,
-           no_location = p.no_location - (g.lsoa_code IS NULL)::integer
-     WHERE p.force_id = g.force_id AND p.month = g.month;
+    PERFORM crimesnap.count_withheld(g.force_id, g.month, g.mapped);
     removed := removed + 1;
   END LOOP;
   INSERT INTO crimesnap.audit_log (action, force_id, detail)

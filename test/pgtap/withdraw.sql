@@ -9,7 +9,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(54);
+SELECT plan(56);
 
 SELECT crimesnap.build_snap_points() AS version \gset
 \ir ../fixtures/town_load.sql
@@ -99,11 +99,38 @@ SELECT r.persistent_id AS single_pid FROM crimesnap.trend_member t JOIN crimesna
 SELECT is(crimesnap.withdraw(:'single_pid', 'Complaint 6'), 1, 'the only record of a cell can be withdrawn');
 SELECT is((SELECT count(*) FROM crimesnap_api.trend), (SELECT count(*) - 1 FROM trend_before), 'and its cell is gone');
 SELECT is((SELECT count(*) FROM crimesnap.audit_publication()), 0::bigint, 'the audit is clean after withdrawals from the trend');
+-- A mapped record whose snap point lies in no LSOA still counts as mapped when withdrawn:
+-- move one mapped record into a cell of its own with a NULL LSOA, as a point outside every
+-- LSOA would have been counted.
+SELECT t.crime_id AS nolsoa_id, r.persistent_id AS nolsoa_pid
+  FROM crimesnap.trend_member t JOIN crimesnap.raw_crime r USING (crime_id)
+ WHERE t.mapped AND t.force_id = 'northshire' AND t.month = '2026-09-01'
+   AND NOT EXISTS (SELECT FROM crimesnap.trend y WHERE y.force_id = t.force_id AND y.month = t.month
+                      AND y.category = t.category AND y.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id
+                      AND y.lsoa_code IS NULL)
+ ORDER BY t.crime_id LIMIT 1 \gset
+UPDATE crimesnap.trend x SET crimes = x.crimes - 1
+  FROM crimesnap.trend_member t
+ WHERE t.crime_id = :nolsoa_id AND x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
+   AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code = t.lsoa_code AND x.crimes > 1;
+DELETE FROM crimesnap.trend x
+ USING crimesnap.trend_member t
+ WHERE t.crime_id = :nolsoa_id AND x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
+   AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code = t.lsoa_code AND x.crimes = 1;
+UPDATE crimesnap.trend_member SET lsoa_code = NULL WHERE crime_id = :nolsoa_id;
+INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
+SELECT force_id, month, neighbourhood_id, NULL, category, 1 FROM crimesnap.trend_member WHERE crime_id = :nolsoa_id;
+SELECT mapped AS mapped_before, no_location AS no_location_before FROM crimesnap.publication
+ WHERE force_id = 'northshire' AND month = '2026-09-01' \gset
+SELECT is(crimesnap.withdraw(:'nolsoa_pid', 'Complaint 7'), 1, 'a rolled-off mapped record outside every LSOA is withdrawn');
+SELECT results_eq($$SELECT mapped, no_location FROM crimesnap.publication WHERE force_id = 'northshire' AND month = '2026-09-01'$$,
+                  format('VALUES (%s, %s)', :mapped_before - 1, :no_location_before),
+                  'it leaves the mapped count, not the no-location count');
 
 -- ---- re-publication never brings a withdrawn record back ----
 SELECT lives_ok($$SELECT * FROM crimesnap.publish_month('northshire', '2026-09-01', '2026-11-23')$$, 'September is re-published');
 SELECT is((SELECT count(*) FROM crimesnap.trend_member t JOIN crimesnap.raw_crime r USING (crime_id)
-            WHERE r.persistent_id IN (:'pid', :'nl_pid', :'old_pid', :'single_pid')), 0::bigint,
+            WHERE r.persistent_id IN (:'pid', :'nl_pid', :'old_pid', :'single_pid', :'nolsoa_pid')), 0::bigint,
   'the records withdrawn from it stay out of its trend counts');
 SELECT lives_ok($$SELECT * FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-24')$$, 'October is re-published');
 SELECT is(pg_temp.appearances(:'early_pid'), 0::bigint, 'the record withdrawn from it stays out');
@@ -145,6 +172,7 @@ SELECT results_eq(
            ('withdraw', 'record', 'Complaint 4, before publication', true, true),
            ('withdraw', 'record', 'Complaint 5, after roll-off', true, true),
            ('withdraw', 'record', 'Complaint 6', true, true),
+           ('withdraw', 'record', 'Complaint 7', true, true),
            ('reinstate', 'record', 'Complaint 4 withdrawn by the complainant', true, true),
            ('withdraw', 'month', 'Data controller: extract under review', true, true),
            ('reinstate', 'month', 'Review complete', true, true),
