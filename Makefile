@@ -12,7 +12,7 @@
 # build target is asked for.
 
 EXTENSION  = crimesnap
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 .DEFAULT_GOAL := all
 
@@ -57,11 +57,17 @@ OBJS = \
 	src/screen.o \
 	src/persistid.o
 
-# The install script is built from one section per subsystem (sql/install/NN-topic.sql),
-# concatenated in file-name order, as h3-pg does.
+# The newest version's install script is built from one section per subsystem
+# (sql/install/NN-topic.sql), concatenated in file-name order, as h3-pg does.  Released
+# versions are frozen: sql/crimesnap--0.1.0.sql is committed exactly as make built it, and
+# never edited again.  The upgrade to the newest version is built the same way from its
+# fragments, sql/upgrade/FROM--TO/NN-topic.sql; once released it is frozen too.
 SQL_SECTIONS = $(sort $(wildcard sql/install/*.sql))
-DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*--*.sql))
+UPGRADE_FROM = 0.1.0
+UPGRADE_FRAGMENTS = $(sort $(wildcard sql/upgrade/$(UPGRADE_FROM)--$(EXTVERSION)/*.sql))
+UPGRADE_built = sql/$(EXTENSION)--$(UPGRADE_FROM)--$(EXTVERSION).sql
+DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql $(UPGRADE_built)
+DATA = $(filter-out $(DATA_built),$(wildcard sql/$(EXTENSION)--*.sql))
 
 # pg_regress reads test/sql/NAME.sql and test/expected/NAME.out; test/expected is a
 # link to the top-level expected/ directory.
@@ -85,7 +91,10 @@ PG_CONFIG ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_con
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-$(DATA_built): $(SQL_SECTIONS)
+sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SECTIONS)
+	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
+
+$(UPGRADE_built): $(UPGRADE_FRAGMENTS)
 	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
 
 $(OBJS): src/crimesnap.h
