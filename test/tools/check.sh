@@ -29,7 +29,14 @@ echo "   Fitzrovia data: ${CRIMESNAP_FITZROVIA:-not found; its tests will be ski
 
 status=0
 echo "== pg_regress and isolation suites"
-if ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG"; then
+# ONLY="name ..." runs just the suites of those names (pg_regress, isolation and pgTAP),
+# for a quick loop while working on one subsystem; make check with no ONLY runs everything.
+only_args=()
+if [ -n "${ONLY:-}" ]; then
+  pick() { local dir=$1 ext=$2 n out=(); for n in $ONLY; do [ -f "$CS_ROOT/$dir/$n.$ext" ] && out+=("$n"); done; echo "${out[*]}"; }
+  only_args=("REGRESS=$(pick test/sql sql)" "ISOLATION=$(pick test/specs spec)")
+fi
+if ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" "${only_args[@]}"; then
   status=1
   for f in "$WORK/build/regression.diffs" "$WORK/build/output_iso/regression.diffs"; do
     [ -f "$f" ] && cat "$f"
@@ -38,7 +45,11 @@ fi
 
 echo "== pgTAP suites"
 cs_createdb crimesnap_tap pgtap
-if ! (cd "$WORK/build" && pg_prove -d crimesnap_tap --ext .sql test/pgtap/); then
+tap_files=(test/pgtap/)
+if [ -n "${ONLY:-}" ]; then
+  tap_files=(); for n in $ONLY; do [ -f "$CS_ROOT/test/pgtap/$n.sql" ] && tap_files+=("test/pgtap/$n.sql"); done
+fi
+if [ ${#tap_files[@]} -gt 0 ] && ! (cd "$WORK/build" && pg_prove -d crimesnap_tap --ext .sql "${tap_files[@]}"); then
   status=1
 fi
 
