@@ -133,7 +133,8 @@ CREATE TABLE crimesnap.street (
   highway   text,
   geom      geometry NOT NULL
     CHECK (ST_SRID(geom) = 27700
-           AND GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING'))
+           AND GeometryType(geom) IN ('LINESTRING', 'MULTILINESTRING')),
+  ref       text CHECK (ref ~ '^[A-Z]+[0-9]+[A-Z]?(;\s*[A-Z]+[0-9]+[A-Z]?)*$')
 );
 CREATE INDEX ON crimesnap.street USING gist (geom);
 CREATE TRIGGER normalise_geometry BEFORE INSERT OR UPDATE OF geom ON crimesnap.street
@@ -141,9 +142,10 @@ CREATE TRIGGER normalise_geometry BEFORE INSERT OR UPDATE OF geom ON crimesnap.s
 COMMENT ON TABLE crimesnap.street IS
   'Street centrelines, one row per segment or way (for example OpenStreetMap highway ways). Segments with the same name in one neighbourhood form one street.';
 COMMENT ON COLUMN crimesnap.street.street_id IS 'Source id of the segment, for example the OSM way id.';
-COMMENT ON COLUMN crimesnap.street.name IS 'Street name as the source spells it; unnamed segments never carry a point.';
+COMMENT ON COLUMN crimesnap.street.name IS 'Street name as the source spells it; a segment with neither a name nor a ref never carries a point.';
 COMMENT ON COLUMN crimesnap.street.highway IS 'Road class; see crimesnap.highway_class.';
 COMMENT ON COLUMN crimesnap.street.geom IS 'Centreline, LineString or MultiLineString in EPSG:27700.';
+COMMENT ON COLUMN crimesnap.street.ref IS 'Road number, as OSM''s ref (A1, B2045, M25): a segment with no name but a ref carries points and is published "On or near A1", as police.uk does.';
 COMMENT ON TRIGGER normalise_geometry ON crimesnap.street IS 'Puts loaded centrelines into EPSG:27700.';
 
 CREATE TABLE crimesnap.address (

@@ -248,17 +248,20 @@ SET search_path FROM CURRENT
 AS $fn$
   -- Centrelines that may carry points, clipped to each neighbourhood they cross, so that a
   -- street's point always lies inside the neighbourhood it serves.
-  SELECT s.street_id, n.neighbourhood_id, crimesnap.normalise_street_name(s.name), s.name,
+  -- A road with no name but a road number (ref) goes by its number, as police.uk's "On or near A1".
+  SELECT s.street_id, n.neighbourhood_id,
+         crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))),
+         coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1)),
          (ST_Dump(ST_CollectionExtract(
             CASE WHEN ST_CoveredBy(s.geom, n.geom) THEN s.geom ELSE ST_Intersection(s.geom, n.geom) END, 2))).geom
     FROM crimesnap.street s
     JOIN crimesnap.neighbourhood n ON ST_Intersects(s.geom, n.geom)
     LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
-   WHERE crimesnap.normalise_street_name(s.name) IS NOT NULL
+   WHERE crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))) IS NOT NULL
      AND coalesce(h.carries_points, true)
 $fn$;
 COMMENT ON FUNCTION crimesnap.street_pieces() IS
-  'Named centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
+  'Named (or numbered: a road with no name goes by its ref) centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
 
 CREATE FUNCTION crimesnap.address_streets()
 RETURNS TABLE (address_id bigint, neighbourhood_id text, street_key text, geom geometry,

@@ -267,11 +267,14 @@ INSERT INTO crimesnap.place_class VALUES
   ('Further/Higher Educational Building'), ('Hospital'), ('Hotel/Motel'), ('Nightclub'),
   ('Park'), ('Park/Open Space'), ('Parking Area'), ('Pedestrian Subway'), ('Petrol Station'),
   ('Police Station'), ('Prison'), ('Railway Station'), ('Shopping Area'),
-  ('Sports/Recreation Area'), ('Supermarket'), ('Theatre/Concert Hall'), ('Theme/Adventure Park');
+  ('Sports/Recreation Area'), ('Supermarket'), ('Theatre/Concert Hall'), ('Theme/Adventure Park'),
+  ('Ferry Terminal');
 SELECT pg_catalog.pg_extension_config_dump('crimesnap.place_class', '');
 
 -- Street names are looked up by their matching key when a label is checked.
 CREATE INDEX street_name_key ON crimesnap.street (crimesnap.normalise_street_name(name));
+CREATE INDEX street_ref_key ON crimesnap.street (crimesnap.normalise_street_name(pg_catalog.split_part(ref, ';', 1)))
+  WHERE name IS NULL;
 
 CREATE FUNCTION crimesnap.location_label_problem(label text)
 RETURNS text
@@ -285,6 +288,9 @@ AS $fn$
       THEN pg_catalog.format('the label holds a %s', crimesnap.screen_context($1))
     WHEN NOT EXISTS (SELECT FROM crimesnap.street s
                       WHERE crimesnap.normalise_street_name(s.name) = crimesnap.normalise_street_name($1))
+     AND NOT EXISTS (SELECT FROM crimesnap.street s
+                      WHERE s.name IS NULL
+                        AND crimesnap.normalise_street_name(pg_catalog.split_part(s.ref, ';', 1)) = crimesnap.normalise_street_name($1))
      AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE lower(c.class) = lower(btrim($1)))
       THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
   END

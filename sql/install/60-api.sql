@@ -31,7 +31,8 @@ SELECT c.id,
        p.lsoa_name,
        c.outcome AS outcome_status,
        c.context,
-       p.geom
+       p.geom,
+       ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326)::geometry(Point, 4326) AS geom_wgs84
   FROM crimesnap.published_crime c
   JOIN crimesnap.publication pub ON pub.force_id = c.force_id AND pub.month = c.month
   JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
@@ -57,6 +58,7 @@ COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_name IS 'Name of that LS
 COMMENT ON COLUMN crimesnap.published_street_crime.outcome_status IS 'Last outcome category.';
 COMMENT ON COLUMN crimesnap.published_street_crime.context IS 'Context supplied by the force, screened at load.';
 COMMENT ON COLUMN crimesnap.published_street_crime.geom IS 'The snap point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap.published_street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326).';
 
 CREATE VIEW crimesnap.published_no_location_crime AS
 SELECT c.id,
@@ -108,6 +110,7 @@ COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_name IS 'Name of that LSOA.';
 COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome category.';
 COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context supplied by the force.';
 COMMENT ON COLUMN crimesnap_api.street_crime.geom IS 'The snap point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap_api.street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
 
 CREATE VIEW crimesnap_api.no_location_crime WITH (security_barrier) AS
 SELECT * FROM crimesnap.published_no_location_crime;
@@ -160,7 +163,8 @@ CREATE VIEW crimesnap_api.snap_point_crimes AS
 SELECT s.street_id, s.street_name, s.latitude, s.longitude, s.lsoa_code, s.lsoa_name,
        s.force, s.month, pg_catalog.sum(s.n)::bigint AS crimes,
        pg_catalog.jsonb_object_agg(s.category, s.n) AS by_category,
-       s.geom
+       s.geom,
+       ST_SetSRID(ST_MakePoint(s.longitude, s.latitude), 4326)::geometry(Point, 4326) AS geom_wgs84
   FROM (SELECT x.street_id, x.street_name, x.latitude, x.longitude, x.lsoa_code, x.lsoa_name, x.force,
                x.month, x.category, x.geom, pg_catalog.count(*) AS n
           FROM crimesnap_api.street_crime x
@@ -180,6 +184,7 @@ COMMENT ON COLUMN crimesnap_api.snap_point_crimes.month IS 'YYYY-MM.';
 COMMENT ON COLUMN crimesnap_api.snap_point_crimes.crimes IS 'Crimes and ASB at the point.';
 COMMENT ON COLUMN crimesnap_api.snap_point_crimes.by_category IS 'Counts by category slug, for example {"burglary": 2, "violent-crime": 1}.';
 COMMENT ON COLUMN crimesnap_api.snap_point_crimes.geom IS 'The snap point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
 
 CREATE VIEW crimesnap_api.trend AS
 SELECT t.force_id AS force, f.name AS force_name, pg_catalog.to_char(t.month, 'YYYY-MM') AS month,
@@ -444,11 +449,11 @@ RETURNS TABLE ("Crime ID" text, "Month" text, "Reported by" text, "Falls within"
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  -- data.police.uk's street CSV: coordinates to six decimals without trailing zeros, ASB
+  -- data.police.uk's street CSV: coordinates with exactly six decimals (-0.106220), ASB
   -- with an empty Crime ID, and crimes with no location as "No Location" with empty
   -- coordinates and LSOA, so that they count in the file's totals too.
   SELECT x.persistent_id, x.month, x.force_name, x.force_name,
-         round(x.longitude::numeric, 6)::float8::text, round(x.latitude::numeric, 6)::float8::text,
+         round(x.longitude::numeric, 6)::text, round(x.latitude::numeric, 6)::text,
          x.location, x.lsoa_code, x.lsoa_name, x.category_name, x.outcome_status, x.context
     FROM (SELECT s.id, s.persistent_id, s.month, s.force, s.force_name, s.longitude, s.latitude,
                  s.street_name AS location, s.lsoa_code, s.lsoa_name, s.category_name, s.outcome_status, s.context
@@ -494,7 +499,8 @@ AS $fn$
               'type', 'Feature',
               'id', c.id,
               'geometry', json_build_object('type', 'Point',
-                                            'coordinates', json_build_array(c.longitude, c.latitude)),
+                                            'coordinates', json_build_array(round(c.longitude::numeric, 6),
+                                                                            round(c.latitude::numeric, 6))),
               'properties', json_build_object(
                  'id', c.id, 'persistent_id', c.persistent_id, 'month', c.month,
                  'category', c.category, 'force', c.force, 'street_id', c.street_id,
@@ -504,7 +510,7 @@ AS $fn$
     FROM unnest($1) c
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.feature_collection(crimesnap_api.street_crime[]) IS
-  'Street-level rows as a GeoJSON FeatureCollection in WGS84, one Point feature per crime at its snap point.';
+  'Street-level rows as a GeoJSON FeatureCollection as RFC 7946 says: WGS84 longitude and latitude rounded to six decimals, one Point feature per crime at its snap point.';
 
 CREATE FUNCTION crimesnap_api.geojson(force text, month text)
 RETURNS json

@@ -21,7 +21,7 @@ SELECT * FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-23');
 -- ---- the contract's objects ----
 SELECT set_eq($$SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['street_crime', 'no_location_crime', 'category', 'published_month', 'last_updated', 'snap_point_crimes', 'trend',
-        'month_totals', 'police_uk_street_csv', 'catchment'],
+        'month_totals', 'police_uk_street_csv', 'catchment', 'force', 'neighbourhood'],
   'crimesnap_api holds exactly the views this file checks');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['crimesnap_api.parse_month(text)', 'crimesnap_api.poly_from_text(text)',
@@ -29,7 +29,21 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespac
         'crimesnap_api.street_crimes_in_area(geometry,text,text)', 'crimesnap_api.street_crimes_at(bigint,text)',
         'crimesnap_api.no_location_crimes(text,text,text)', 'crimesnap_api.categories(text)',
         'crimesnap_api.police_uk_csv(text,text)', 'crimesnap_api.feature_collection(crimesnap_api.street_crime[])',
-        'crimesnap_api.geojson(text,text)', 'crimesnap_api.geojson_area(geometry,text)'],
+        'crimesnap_api.geojson(text,text)', 'crimesnap_api.geojson_area(geometry,text)',
+        -- section 65, checked by test/pgtap/police_uk.sql
+        'crimesnap_api.police_uk_month(text)', 'crimesnap_api.police_uk_category(text,text)',
+        'crimesnap_api.police_uk_coordinate(double precision)', 'crimesnap_api.police_uk_crime(crimesnap_api.street_crime)',
+        'crimesnap_api.police_uk_crime(crimesnap_api.no_location_crime)',
+        'crimesnap_api.police_uk_crimes_street(double precision,double precision,text,text)',
+        'crimesnap_api.police_uk_crimes_street_poly(text,text,text)',
+        'crimesnap_api.police_uk_crimes_at_location(bigint,text)',
+        'crimesnap_api.police_uk_crimes_at_location(double precision,double precision,text)',
+        'crimesnap_api.police_uk_crimes_no_location(text,text,text)', 'crimesnap_api.police_uk_crime_last_updated()',
+        'crimesnap_api.police_uk_crime_categories(text)', 'crimesnap_api.police_uk_crimes_street_dates()',
+        'crimesnap_api.police_uk_forces()', 'crimesnap_api.police_uk_check_force(text)', 'crimesnap_api.police_uk_force(text)',
+        'crimesnap_api.police_uk_neighbourhoods(text)', 'crimesnap_api.police_uk_neighbourhood_boundary(text,text)',
+        'crimesnap_api.police_uk_locate_neighbourhood(text)', 'crimesnap_api.csv_field(text)',
+        'crimesnap_api.police_uk_csv_file(text,text,boolean)', 'crimesnap_api.tile(integer,integer,integer,text)'],
   'and exactly the functions');
 
 -- ---- what the web role may read ----
@@ -46,8 +60,8 @@ SELECT ok(bool_and(has_function_privilege('crimesnap_web', p.oid, 'EXECUTE')), '
 SELECT ok(bool_and(NOT has_table_privilege('crimesnap_web', c.oid, 'INSERT') AND NOT has_table_privilege('crimesnap_web', c.oid, 'UPDATE')
                    AND NOT has_table_privilege('crimesnap_web', c.oid, 'DELETE')), 'but writes to none')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'crimesnap_api';
-SELECT ok(bool_and(p.prosecdef = (p.proname IN ('street_crimes_near', 'street_crimes_in_area'))),
-  'only the two spatial searches run as the definer')
+SELECT ok(bool_and(p.prosecdef = (p.proname IN ('street_crimes_near', 'street_crimes_in_area', 'police_uk_crimes_at_location', 'tile'))),
+  'only the spatial searches (near a point, in an area, the nearest location, a tile) run as the definer')
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'crimesnap_api';
 
 SET LOCAL ROLE crimesnap_web;
@@ -122,7 +136,9 @@ SELECT is((SELECT count(*) FROM (
                            ('crimesnap_api.snap_point_crimes', 'longitude'), ('crimesnap_api.snap_point_crimes', 'geom'),
                            ('crimesnap_api.police_uk_street_csv', 'Longitude'), ('crimesnap_api.police_uk_street_csv', 'Latitude'),
                            ('crimesnap_api.catchment', 'latitude'), ('crimesnap_api.catchment', 'longitude'),
-                           ('crimesnap_api.catchment', 'geom')) x), 0::bigint,
+                           ('crimesnap_api.catchment', 'geom'),
+                           ('crimesnap_api.street_crime', 'geom_wgs84'), ('crimesnap_api.snap_point_crimes', 'geom_wgs84'),
+                           ('crimesnap_api.neighbourhood', 'geom'), ('crimesnap_api.neighbourhood', 'geom_wgs84')) x), 0::bigint,
   'no view has a coordinate column this file does not check');
 SELECT is((SELECT count(*) FROM published_point p
             WHERE NOT EXISTS (SELECT FROM crimesnap.snap_point s

@@ -95,8 +95,8 @@ SELECT g->>'type' AS type, json_array_length(g->'features') = (SELECT count(*) F
        (SELECT string_agg(k, ', ' ORDER BY k) FROM json_object_keys(g->'features'->0->'properties') k) AS properties
   FROM crimesnap_api.geojson('northshire', '2026-10') g;
 SELECT (SELECT count(*) FROM crimesnap_api.street_crime s
-         WHERE s.id = (f->>'id')::bigint AND s.longitude = (f->'geometry'->'coordinates'->>0)::float8
-           AND s.latitude = (f->'geometry'->'coordinates'->>1)::float8) AS at_its_snap_point
+         WHERE s.id = (f->>'id')::bigint AND round(s.longitude::numeric, 6) = (f->'geometry'->'coordinates'->>0)::numeric
+           AND round(s.latitude::numeric, 6) = (f->'geometry'->'coordinates'->>1)::numeric) AS at_its_snap_point
   FROM json_array_elements(crimesnap_api.geojson('northshire', '2026-10')->'features') f LIMIT 1;
 SELECT json_array_length(crimesnap_api.geojson_area(crimesnap_api.poly_from_text('51.70,-1.27:51.715,-1.27:51.715,-1.25:51.70,-1.25'), '2026-10')->'features')
      = (SELECT count(*) FROM crimesnap_api.street_crimes_in_area(crimesnap_api.poly_from_text('51.70,-1.27:51.715,-1.27:51.715,-1.25:51.70,-1.25'), '2026-10'))

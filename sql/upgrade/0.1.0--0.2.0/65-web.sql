@@ -1,0 +1,691 @@
+-- 0.1.0 -> 0.2.0, the web helper (issue 15): police.uk-compatible JSON, the street CSV as
+-- police.uk writes it, RFC 7946 GeoJSON, WGS84 point columns, vector tiles, road numbers
+-- (street.ref) and the Ferry Terminal place label.  Carries the full definitions as they
+-- stand in sql/install (10-inputs, 20-snap_points, 50-publish, 60-api, 65-police_uk).
+
+SELECT pg_catalog.set_config('search_path',
+  pg_catalog.format('pg_catalog, %I, pg_temp',
+    (SELECT n.nspname
+       FROM pg_catalog.pg_extension e
+       JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      WHERE e.extname = 'postgis')),
+  true);
+
+-- ---- 10-inputs: road numbers ----
+ALTER TABLE crimesnap.street ADD COLUMN ref text CHECK (ref ~ '^[A-Z]+[0-9]+[A-Z]?(;\s*[A-Z]+[0-9]+[A-Z]?)*$');
+COMMENT ON COLUMN crimesnap.street.name IS 'Street name as the source spells it; a segment with neither a name nor a ref never carries a point.';
+COMMENT ON COLUMN crimesnap.street.ref IS 'Road number, as OSM''s ref (A1, B2045, M25): a segment with no name but a ref carries points and is published "On or near A1", as police.uk does.';
+
+-- ---- 20-snap_points: a road with no name goes by its number ----
+CREATE OR REPLACE FUNCTION crimesnap.street_pieces()
+RETURNS TABLE (street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  -- Centrelines that may carry points, clipped to each neighbourhood they cross, so that a
+  -- street's point always lies inside the neighbourhood it serves.
+  -- A road with no name but a road number (ref) goes by its number, as police.uk's "On or near A1".
+  SELECT s.street_id, n.neighbourhood_id,
+         crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))),
+         coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1)),
+         (ST_Dump(ST_CollectionExtract(
+            CASE WHEN ST_CoveredBy(s.geom, n.geom) THEN s.geom ELSE ST_Intersection(s.geom, n.geom) END, 2))).geom
+    FROM crimesnap.street s
+    JOIN crimesnap.neighbourhood n ON ST_Intersects(s.geom, n.geom)
+    LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
+   WHERE crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))) IS NOT NULL
+     AND coalesce(h.carries_points, true)
+$fn$;
+COMMENT ON FUNCTION crimesnap.street_pieces() IS
+  'Named (or numbered: a road with no name goes by its ref) centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
+
+-- ---- 50-publish: labels ----
+INSERT INTO crimesnap.place_class VALUES ('Ferry Terminal');
+CREATE INDEX street_ref_key ON crimesnap.street (crimesnap.normalise_street_name(pg_catalog.split_part(ref, ';', 1)))
+  WHERE name IS NULL;
+CREATE OR REPLACE FUNCTION crimesnap.location_label_problem(label text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT CASE
+    WHEN $1 IS NULL OR btrim($1) = '' THEN 'the label is empty'
+    WHEN $1 ~ '^\s*[0-9]' THEN 'the label starts with a number, like a house number'
+    WHEN crimesnap.screen_context($1) IS NOT NULL
+      THEN pg_catalog.format('the label holds a %s', crimesnap.screen_context($1))
+    WHEN NOT EXISTS (SELECT FROM crimesnap.street s
+                      WHERE crimesnap.normalise_street_name(s.name) = crimesnap.normalise_street_name($1))
+     AND NOT EXISTS (SELECT FROM crimesnap.street s
+                      WHERE s.name IS NULL
+                        AND crimesnap.normalise_street_name(pg_catalog.split_part(s.ref, ';', 1)) = crimesnap.normalise_street_name($1))
+     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE lower(c.class) = lower(btrim($1)))
+      THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
+  END
+$fn$;
+COMMENT ON FUNCTION crimesnap.location_label_problem(text) IS
+  'Why a snap point label may not be published as "On or near <label>" (a house number, a postcode, a building name), or NULL when it may.';
+
+-- ---- 60-api: WGS84 columns, six decimals ----
+CREATE OR REPLACE VIEW crimesnap.published_street_crime AS
+SELECT c.id,
+       c.persistent_id,
+       pg_catalog.to_char(c.month, 'YYYY-MM') AS month,
+       c.category,
+       cat.name AS category_name,
+       c.force_id AS force,
+       f.name AS force_name,
+       p.neighbourhood_id,
+       p.point_id AS street_id,
+       'On or near ' || p.label AS street_name,
+       p.latitude,
+       p.longitude,
+       p.lsoa_code,
+       p.lsoa_name,
+       c.outcome AS outcome_status,
+       c.context,
+       p.geom,
+       ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326)::geometry(Point, 4326) AS geom_wgs84
+  FROM crimesnap.published_crime c
+  JOIN crimesnap.publication pub ON pub.force_id = c.force_id AND pub.month = c.month
+  JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
+  JOIN crimesnap.force f ON f.force_id = c.force_id
+  JOIN crimesnap.category cat ON cat.scheme = pub.category_scheme AND cat.slug = c.category
+ WHERE pub.status = 'street-level';
+COMMENT ON VIEW crimesnap.published_street_crime IS
+  'Internal: the street-level crimes and ASB on the map, at their snap points. crimesnap_api.street_crime shows it to the web; SECURITY DEFINER API functions search it.';
+COMMENT ON COLUMN crimesnap.published_street_crime.id IS 'Public record id.';
+COMMENT ON COLUMN crimesnap.published_street_crime.persistent_id IS '64 hex characters; NULL for ASB.';
+COMMENT ON COLUMN crimesnap.published_street_crime.month IS 'YYYY-MM.';
+COMMENT ON COLUMN crimesnap.published_street_crime.category IS 'Category slug.';
+COMMENT ON COLUMN crimesnap.published_street_crime.category_name IS 'Category name.';
+COMMENT ON COLUMN crimesnap.published_street_crime.force IS 'force_id.';
+COMMENT ON COLUMN crimesnap.published_street_crime.force_name IS 'Force name.';
+COMMENT ON COLUMN crimesnap.published_street_crime.neighbourhood_id IS 'Neighbourhood of the snap point.';
+COMMENT ON COLUMN crimesnap.published_street_crime.street_id IS 'Snap point id.';
+COMMENT ON COLUMN crimesnap.published_street_crime.street_name IS '"On or near <street or place class>".';
+COMMENT ON COLUMN crimesnap.published_street_crime.latitude IS 'WGS84 latitude of the snap point.';
+COMMENT ON COLUMN crimesnap.published_street_crime.longitude IS 'WGS84 longitude of the snap point.';
+COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_code IS 'LSOA of the snap point.';
+COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_name IS 'Name of that LSOA.';
+COMMENT ON COLUMN crimesnap.published_street_crime.outcome_status IS 'Last outcome category.';
+COMMENT ON COLUMN crimesnap.published_street_crime.context IS 'Context supplied by the force, screened at load.';
+COMMENT ON COLUMN crimesnap.published_street_crime.geom IS 'The snap point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap.published_street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326).';
+CREATE OR REPLACE VIEW crimesnap_api.street_crime WITH (security_barrier) AS
+SELECT * FROM crimesnap.published_street_crime;
+COMMENT ON VIEW crimesnap_api.street_crime IS
+  'Street-level crimes and ASB of the months on the map (police.uk''s crimes-street), at their snap points. geom is the snap point in EPSG:27700.';
+COMMENT ON COLUMN crimesnap_api.street_crime.id IS 'Public record id.';
+COMMENT ON COLUMN crimesnap_api.street_crime.persistent_id IS '64 hex characters, stable across months and re-publications; NULL for ASB.';
+COMMENT ON COLUMN crimesnap_api.street_crime.month IS 'YYYY-MM.';
+COMMENT ON COLUMN crimesnap_api.street_crime.category IS 'Category slug, for example violent-crime.';
+COMMENT ON COLUMN crimesnap_api.street_crime.category_name IS 'Category name, for example Violence and sexual offences.';
+COMMENT ON COLUMN crimesnap_api.street_crime.force IS 'force_id of the force that reported it.';
+COMMENT ON COLUMN crimesnap_api.street_crime.force_name IS 'Name of that force.';
+COMMENT ON COLUMN crimesnap_api.street_crime.neighbourhood_id IS 'Neighbourhood policing area of the snap point.';
+COMMENT ON COLUMN crimesnap_api.street_crime.street_id IS 'Snap point id (police.uk''s street id); see crimesnap_api.street_crimes_at().';
+COMMENT ON COLUMN crimesnap_api.street_crime.street_name IS '"On or near <street name>" or "On or near <class of place>".';
+COMMENT ON COLUMN crimesnap_api.street_crime.latitude IS 'WGS84 latitude of the snap point.';
+COMMENT ON COLUMN crimesnap_api.street_crime.longitude IS 'WGS84 longitude of the snap point.';
+COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_code IS 'LSOA the snap point lies in.';
+COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_name IS 'Name of that LSOA.';
+COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome category.';
+COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context supplied by the force.';
+COMMENT ON COLUMN crimesnap_api.street_crime.geom IS 'The snap point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap_api.street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
+CREATE OR REPLACE VIEW crimesnap_api.snap_point_crimes AS
+SELECT s.street_id, s.street_name, s.latitude, s.longitude, s.lsoa_code, s.lsoa_name,
+       s.force, s.month, pg_catalog.sum(s.n)::bigint AS crimes,
+       pg_catalog.jsonb_object_agg(s.category, s.n) AS by_category,
+       s.geom,
+       ST_SetSRID(ST_MakePoint(s.longitude, s.latitude), 4326)::geometry(Point, 4326) AS geom_wgs84
+  FROM (SELECT x.street_id, x.street_name, x.latitude, x.longitude, x.lsoa_code, x.lsoa_name, x.force,
+               x.month, x.category, x.geom, pg_catalog.count(*) AS n
+          FROM crimesnap_api.street_crime x
+         GROUP BY x.street_id, x.street_name, x.latitude, x.longitude, x.lsoa_code, x.lsoa_name, x.force,
+                  x.month, x.category, x.geom) s
+ GROUP BY s.street_id, s.street_name, s.latitude, s.longitude, s.lsoa_code, s.lsoa_name, s.force, s.month, s.geom;
+COMMENT ON VIEW crimesnap_api.snap_point_crimes IS
+  'Each snap point with crimes on the map, by force and month, with its count per category: what the map sizes its icons by.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.street_id IS 'Snap point id.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.street_name IS '"On or near ...".';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.latitude IS 'WGS84 latitude.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.longitude IS 'WGS84 longitude.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.lsoa_code IS 'LSOA of the point.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.lsoa_name IS 'Name of that LSOA.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.force IS 'force_id.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.month IS 'YYYY-MM.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.crimes IS 'Crimes and ASB at the point.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.by_category IS 'Counts by category slug, for example {"burglary": 2, "violent-crime": 1}.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.geom IS 'The snap point, EPSG:27700.';
+COMMENT ON COLUMN crimesnap_api.snap_point_crimes.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_csv(force text DEFAULT NULL, month text DEFAULT NULL)
+RETURNS TABLE ("Crime ID" text, "Month" text, "Reported by" text, "Falls within" text,
+               "Longitude" text, "Latitude" text, "Location" text, "LSOA code" text,
+               "LSOA name" text, "Crime type" text, "Last outcome category" text, "Context" text)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  -- data.police.uk's street CSV: coordinates with exactly six decimals (-0.106220), ASB
+  -- with an empty Crime ID, and crimes with no location as "No Location" with empty
+  -- coordinates and LSOA, so that they count in the file's totals too.
+  SELECT x.persistent_id, x.month, x.force_name, x.force_name,
+         round(x.longitude::numeric, 6)::text, round(x.latitude::numeric, 6)::text,
+         x.location, x.lsoa_code, x.lsoa_name, x.category_name, x.outcome_status, x.context
+    FROM (SELECT s.id, s.persistent_id, s.month, s.force, s.force_name, s.longitude, s.latitude,
+                 s.street_name AS location, s.lsoa_code, s.lsoa_name, s.category_name, s.outcome_status, s.context
+            FROM crimesnap_api.street_crime s
+           WHERE ($1 IS NULL OR s.force = $1)
+             AND ($2 IS NULL OR s.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM'))
+          UNION ALL
+          SELECT n.id, n.persistent_id, n.month, n.force, n.force_name, NULL, NULL,
+                 'No Location', NULL, NULL, n.category_name, n.outcome_status, n.context
+            FROM crimesnap_api.no_location_crime n
+           WHERE ($1 IS NULL OR n.force = $1)
+             AND ($2 IS NULL OR n.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM'))) x
+   ORDER BY x.month, x.force, x.id
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_csv(text, text) IS
+  'data.police.uk''s street CSV, header and column order exactly, for a force and month (YYYY-MM) or everything on the map: \copy (SELECT * FROM crimesnap_api.police_uk_csv(''metropolitan'', ''2019-06'')) TO ''street.csv'' WITH (FORMAT csv, HEADER).';
+CREATE OR REPLACE FUNCTION crimesnap_api.feature_collection(rows crimesnap_api.street_crime[])
+RETURNS json
+LANGUAGE sql IMMUTABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT json_build_object(
+           'type', 'FeatureCollection',
+           'features', coalesce(json_agg(json_build_object(
+              'type', 'Feature',
+              'id', c.id,
+              'geometry', json_build_object('type', 'Point',
+                                            'coordinates', json_build_array(round(c.longitude::numeric, 6),
+                                                                            round(c.latitude::numeric, 6))),
+              'properties', json_build_object(
+                 'id', c.id, 'persistent_id', c.persistent_id, 'month', c.month,
+                 'category', c.category, 'force', c.force, 'street_id', c.street_id,
+                 'street_name', c.street_name, 'lsoa_code', c.lsoa_code, 'lsoa_name', c.lsoa_name,
+                 'outcome_status', c.outcome_status, 'context', c.context))
+              ORDER BY c.id), '[]'::json))
+    FROM unnest($1) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.feature_collection(crimesnap_api.street_crime[]) IS
+  'Street-level rows as a GeoJSON FeatureCollection as RFC 7946 says: WGS84 longitude and latitude rounded to six decimals, one Point feature per crime at its snap point.';
+
+-- ---- 65-police_uk: new in 0.2.0 ----
+-- ---- reference data police.uk publishes ----
+
+CREATE VIEW crimesnap_api.force AS
+SELECT f.force_id AS force, f.name FROM crimesnap.force f;
+COMMENT ON VIEW crimesnap_api.force IS
+  'Every force (police.uk''s forces): its id and name. Public: police.uk lists them.';
+COMMENT ON COLUMN crimesnap_api.force.force IS 'force_id, the police.uk slug.';
+COMMENT ON COLUMN crimesnap_api.force.name IS 'Display name.';
+
+-- Not a security barrier: every row is public (police.uk publishes neighbourhood
+-- boundaries), so spatial conditions may reach the boundaries' index.
+CREATE VIEW crimesnap_api.neighbourhood AS
+SELECT n.neighbourhood_id, n.force_id AS force, n.name, n.geom,
+       ST_Transform(n.geom, 4326)::geometry(MultiPolygon, 4326) AS geom_wgs84
+  FROM crimesnap.neighbourhood n;
+COMMENT ON VIEW crimesnap_api.neighbourhood IS
+  'Neighbourhood policing areas (police.uk''s neighbourhoods and boundaries): the finest boundary crimesnap publishes.';
+COMMENT ON COLUMN crimesnap_api.neighbourhood.neighbourhood_id IS 'The force''s neighbourhood code.';
+COMMENT ON COLUMN crimesnap_api.neighbourhood.force IS 'force_id.';
+COMMENT ON COLUMN crimesnap_api.neighbourhood.name IS 'Display name.';
+COMMENT ON COLUMN crimesnap_api.neighbourhood.geom IS 'Boundary, MultiPolygon in EPSG:27700.';
+COMMENT ON COLUMN crimesnap_api.neighbourhood.geom_wgs84 IS 'Boundary, MultiPolygon in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
+
+-- ---- arguments ----
+
+CREATE FUNCTION crimesnap_api.police_uk_month(date text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := pg_catalog.to_char(crimesnap_api.parse_month(date), 'YYYY-MM');
+  on_map text;
+BEGIN
+  SELECT pg_catalog.string_agg(DISTINCT p.month, ', ' ORDER BY p.month) INTO on_map
+    FROM crimesnap_api.published_month p WHERE p.status = 'street-level';
+  IF on_map IS NULL THEN
+    RAISE EXCEPTION 'no month is on the map yet'
+      USING ERRCODE = 'no_data_found', HINT = 'A force publishes a month with crimesnap.publish_month().';
+  END IF;
+  IF m IS NULL THEN
+    RETURN (SELECT l.latest_month FROM crimesnap_api.last_updated l);
+  END IF;
+  IF NOT EXISTS (SELECT FROM crimesnap_api.published_month p WHERE p.status = 'street-level' AND p.month = m) THEN
+    RAISE EXCEPTION 'month % is not on the map', m
+      USING ERRCODE = 'no_data_found', DETAIL = pg_catalog.format('The months on the map are %s.', on_map),
+            HINT = 'Ask crimesnap_api.police_uk_crimes_street_dates() for them.';
+  END IF;
+  RETURN m;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_month(text) IS
+  'The month a police.uk request asks for: its YYYY-MM date when that month is on the map, the newest month on the map when NULL; raises P0002 for a month not on the map, 22007 for a malformed one.';
+
+CREATE FUNCTION crimesnap_api.police_uk_category(category text, month text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF category IS NULL OR category = 'all-crime' THEN
+    RETURN NULL;
+  END IF;
+  IF NOT EXISTS (SELECT FROM crimesnap_api.categories(month) c WHERE c.url = category) THEN
+    RAISE EXCEPTION 'unknown crime category "%" for %', category, month
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Ask crimesnap_api.police_uk_crime_categories(date) for the categories of a month.';
+  END IF;
+  RETURN category;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_category(text, text) IS
+  'A police.uk category argument checked against the month''s categories: NULL for all-crime (or NULL), the slug otherwise; raises 22023 for a category the month does not have.';
+
+CREATE FUNCTION crimesnap_api.police_uk_coordinate(value double precision)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.round($1::numeric, 6)::text
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_coordinate(double precision) IS
+  'A latitude or longitude as police.uk writes it: text with exactly six decimals, trailing zeros kept (-0.106220).';
+
+-- ---- one crime, as police.uk shows it ----
+
+CREATE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.street_crime)
+RETURNS json
+LANGUAGE sql IMMUTABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT json_build_object(
+    'category', ($1).category,
+    'location_type', 'Force',
+    'location', json_build_object(
+       'latitude', crimesnap_api.police_uk_coordinate(($1).latitude),
+       'street', json_build_object('id', ($1).street_id, 'name', ($1).street_name),
+       'longitude', crimesnap_api.police_uk_coordinate(($1).longitude)),
+    'context', coalesce(($1).context, ''),
+    -- ASB has no persistent id and no outcome on police.uk.
+    'outcome_status', CASE WHEN ($1).outcome_status IS NOT NULL AND ($1).persistent_id IS NOT NULL
+                           THEN json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
+    'persistent_id', coalesce(($1).persistent_id, ''),
+    'id', ($1).id,
+    'location_subtype', '',
+    'month', ($1).month)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.street_crime) IS
+  'One street-level crime as a police.uk crimes-street element: category, location_type "Force", location (six-decimal strings, street id and name), context ("" when none), outcome_status (null or {category, date}), persistent_id ("" for ASB), id, location_subtype "", month.';
+
+CREATE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.no_location_crime)
+RETURNS json
+LANGUAGE sql IMMUTABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT json_build_object(
+    'category', ($1).category,
+    'location_type', NULL,
+    'location', NULL,
+    'context', coalesce(($1).context, ''),
+    'outcome_status', CASE WHEN ($1).outcome_status IS NOT NULL AND ($1).persistent_id IS NOT NULL
+                           THEN json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
+    'persistent_id', coalesce(($1).persistent_id, ''),
+    'id', ($1).id,
+    'location_subtype', '',
+    'month', ($1).month)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.no_location_crime) IS
+  'One crime without a location as a police.uk crimes-no-location element: as a street crime, with location and location_type null.';
+
+-- ---- crimes ----
+
+CREATE FUNCTION crimesnap_api.police_uk_crimes_street(lat double precision, lng double precision,
+                                                      date text DEFAULT NULL, category text DEFAULT 'all-crime')
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+    FROM (SELECT crimesnap_api.police_uk_month($3) AS m) mo,
+         LATERAL crimesnap_api.street_crimes_near($1, $2, mo.m, crimesnap_api.police_uk_category($4, mo.m)) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street(double precision, double precision, text, text) IS
+  'police.uk''s crimes-street/<category>?lat=&lng=&date=: the crimes of a month within a mile of a point, as a json array. date NULL: the newest month on the map. At most 10,000 (54000 past that).';
+
+CREATE FUNCTION crimesnap_api.police_uk_crimes_street_poly(poly text, date text DEFAULT NULL,
+                                                           category text DEFAULT 'all-crime')
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+    FROM (SELECT crimesnap_api.police_uk_month($2) AS m) mo,
+         LATERAL crimesnap_api.street_crimes_in_area(crimesnap_api.poly_from_text($1), mo.m,
+                                                     crimesnap_api.police_uk_category($3, mo.m)) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_poly(text, text, text) IS
+  'police.uk''s crimes-street/<category>?poly=lat,lng:lat,lng:...&date=: the crimes of a month inside a polygon, as a json array. At most 10,000 (54000 past that).';
+
+CREATE FUNCTION crimesnap_api.police_uk_crimes_at_location(location_id bigint, date text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(date);
+  answer json;
+BEGIN
+  -- A location is a snap point of a set some month on the map was published with.
+  IF location_id IS NULL OR NOT EXISTS (
+       SELECT FROM crimesnap.snap_point p
+        WHERE p.point_id = location_id
+          AND p.version IN (SELECT pub.snap_version FROM crimesnap.publication pub WHERE pub.status = 'street-level')) THEN
+    RAISE EXCEPTION 'unknown location id %', coalesce(location_id::text, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Location ids are the street ids of crimesnap_api.street_crime.';
+  END IF;
+  SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+    INTO answer
+    FROM crimesnap_api.street_crime c
+   WHERE c.street_id = location_id AND c.month = m;
+  RETURN answer;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(bigint, text) IS
+  'police.uk''s crimes-at-location?location_id=&date=: the crimes of a month at one location (snap point), as a json array. SECURITY DEFINER: it checks the id against the snap points of the months on the map.';
+
+CREATE FUNCTION crimesnap_api.police_uk_crimes_at_location(lat double precision, lng double precision,
+                                                           date text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(date);
+  centre geometry;
+  nearest bigint;
+BEGIN
+  IF lat IS NULL OR lng IS NULL OR lat NOT BETWEEN -90::float8 AND 90::float8
+     OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
+    RAISE EXCEPTION 'lat % and lng % are not a WGS84 latitude and longitude', coalesce(lat::text, 'NULL'), coalesce(lng::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example lat => 51.7083, lng => -1.2646.';
+  END IF;
+  centre := ST_Transform(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 27700);
+  -- police.uk: the nearest pre-defined location, whether or not it has crimes that month.
+  SELECT p.point_id INTO nearest
+    FROM crimesnap.snap_point p
+   WHERE p.version IN (SELECT pub.snap_version FROM crimesnap.publication pub
+                        WHERE pub.status = 'street-level' AND pg_catalog.to_char(pub.month, 'YYYY-MM') = m)
+   ORDER BY p.geom <-> centre, p.point_id
+   LIMIT 1;
+  IF nearest IS NULL THEN
+    RETURN '[]'::json;
+  END IF;
+  RETURN (SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+            FROM crimesnap_api.street_crime c
+           WHERE c.street_id = nearest AND c.month = m);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(double precision, double precision, text) IS
+  'police.uk''s crimes-at-location?lat=&lng=&date=: the crimes of a month at the location (snap point) nearest a WGS84 point, as a json array; [] when that location had none. SECURITY DEFINER for the snap points'' index.';
+
+CREATE FUNCTION crimesnap_api.police_uk_crimes_no_location(category text, force text, date text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(date);
+  cat text := crimesnap_api.police_uk_category(category, m);
+BEGIN
+  IF force IS NULL OR NOT EXISTS (SELECT FROM crimesnap_api.force f WHERE f.force = police_uk_crimes_no_location.force) THEN
+    RAISE EXCEPTION 'unknown force "%"', coalesce(force, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_forces() for the force ids.';
+  END IF;
+  RETURN (SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(n) ORDER BY n.id), '[]'::json)
+            FROM crimesnap_api.no_location_crimes(force, m, cat) n);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_no_location(text, text, text) IS
+  'police.uk''s crimes-no-location?category=&force=&date=: a force''s crimes of a month without a location, as a json array.';
+
+-- ---- what is available ----
+
+CREATE FUNCTION crimesnap_api.police_uk_crime_last_updated()
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(NULL);
+BEGIN
+  RETURN json_build_object('date', m || '-01');
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime_last_updated() IS
+  'police.uk''s crime-last-updated: {"date": "YYYY-MM-01"}, the newest month on the map (police.uk gives the month of the latest data, not the day it was loaded).';
+
+CREATE FUNCTION crimesnap_api.police_uk_crime_categories(date text DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT json_agg(json_build_object('url', c.url, 'name', c.name))
+    FROM crimesnap_api.categories($1) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime_categories(text) IS
+  'police.uk''s crime-categories?date=: [{"url", "name"}] of the month, all-crime first.';
+
+CREATE FUNCTION crimesnap_api.police_uk_crimes_street_dates()
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(json_agg(json_build_object('date', d.month, 'stop-and-search', '[]'::json) ORDER BY d.month DESC), '[]'::json)
+    FROM (SELECT DISTINCT p.month FROM crimesnap_api.published_month p WHERE p.status = 'street-level') d
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_dates() IS
+  'police.uk''s crimes-street-dates: [{"date": "YYYY-MM", "stop-and-search": []}], the months on the map, newest first (crimesnap has no stop and search data).';
+
+-- ---- forces and neighbourhoods ----
+
+CREATE FUNCTION crimesnap_api.police_uk_forces()
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(json_agg(json_build_object('id', f.force, 'name', f.name) ORDER BY f.force), '[]'::json)
+    FROM crimesnap_api.force f
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_forces() IS
+  'police.uk''s forces: [{"id", "name"}].';
+
+CREATE FUNCTION crimesnap_api.police_uk_check_force(force text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF force IS NULL OR NOT EXISTS (SELECT FROM crimesnap_api.force f WHERE f.force = police_uk_check_force.force) THEN
+    RAISE EXCEPTION 'unknown force "%"', coalesce(force, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_forces() for the force ids.';
+  END IF;
+  RETURN force;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_check_force(text) IS
+  'A force id argument, checked: returns it, or raises P0002 (HTTP 404) for an unknown force.';
+
+CREATE FUNCTION crimesnap_api.police_uk_force(id text)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT json_build_object('description', NULL, 'url', NULL, 'engagement_methods', '[]'::json,
+                           'telephone', NULL, 'id', f.force, 'name', f.name)
+    FROM crimesnap_api.force f
+   WHERE f.force = crimesnap_api.police_uk_check_force($1)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_force(text) IS
+  'police.uk''s forces/<id>: {"description", "url", "engagement_methods", "telephone", "id", "name"}; crimesnap keeps no contact details, so those are null and [].';
+
+CREATE FUNCTION crimesnap_api.police_uk_neighbourhoods(force text)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(json_agg(json_build_object('id', n.neighbourhood_id, 'name', n.name) ORDER BY n.neighbourhood_id), '[]'::json)
+    FROM crimesnap_api.neighbourhood n
+   WHERE n.force = crimesnap_api.police_uk_check_force($1)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhoods(text) IS
+  'police.uk''s <force>/neighbourhoods: [{"id", "name"}].';
+
+CREATE FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(force text, neighbourhood text)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  g geometry;
+BEGIN
+  SELECT n.geom_wgs84 INTO g FROM crimesnap_api.neighbourhood n
+   WHERE n.force = crimesnap_api.police_uk_check_force(police_uk_neighbourhood_boundary.force)
+     AND n.neighbourhood_id = neighbourhood;
+  IF g IS NULL THEN
+    RAISE EXCEPTION 'force "%" has no neighbourhood "%"', force, coalesce(neighbourhood, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_neighbourhoods(force) for its neighbourhoods.';
+  END IF;
+  -- police.uk's list of vertices: the outer ring of each polygon in turn.
+  RETURN (SELECT json_agg(json_build_object('latitude', crimesnap_api.police_uk_coordinate(ST_Y(v.geom)),
+                                            'longitude', crimesnap_api.police_uk_coordinate(ST_X(v.geom)))
+                          ORDER BY v.part, v.n)
+            FROM (SELECT d.path[1] AS part, r.path[1] AS n, r.geom
+                    FROM ST_Dump(g) d,
+                         LATERAL ST_DumpPoints(ST_ExteriorRing(d.geom)) r) v);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(text, text) IS
+  'police.uk''s <force>/<neighbourhood>/boundary: [{"latitude", "longitude"}] (six-decimal strings), the outer ring of each part of the boundary.';
+
+CREATE FUNCTION crimesnap_api.police_uk_locate_neighbourhood(q text)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  lat float8;
+  lng float8;
+  found crimesnap_api.neighbourhood;
+BEGIN
+  IF q IS NULL OR q !~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*,\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' THEN
+    RAISE EXCEPTION 'q "%" is not "latitude,longitude"', coalesce(q, 'NULL')
+      USING ERRCODE = 'invalid_text_representation', HINT = 'For example q => ''51.7083,-1.2646''.';
+  END IF;
+  lat := pg_catalog.split_part(q, ',', 1)::float8;
+  lng := pg_catalog.split_part(q, ',', 2)::float8;
+  IF lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
+    RAISE EXCEPTION 'q "%" is not a WGS84 latitude and longitude', q USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT n.* INTO found FROM crimesnap_api.neighbourhood n
+   WHERE ST_Intersects(n.geom, ST_Transform(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 27700))
+   ORDER BY n.neighbourhood_id LIMIT 1;
+  IF found.neighbourhood_id IS NULL THEN
+    RAISE EXCEPTION 'no neighbourhood covers %', q
+      USING ERRCODE = 'no_data_found', HINT = 'The point is outside every force''s area.';
+  END IF;
+  RETURN json_build_object('force', found.force, 'neighbourhood', found.neighbourhood_id);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_locate_neighbourhood(text) IS
+  'police.uk''s locate-neighbourhood?q=lat,lng: {"force", "neighbourhood"} of the neighbourhood containing the point; P0002 outside every force.';
+
+-- ---- the street CSV as a file ----
+
+CREATE FUNCTION crimesnap_api.csv_field(value text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT CASE WHEN $1 IS NULL THEN ''
+              WHEN $1 ~ '[",\r\n]' THEN '"' || pg_catalog.replace($1, '"', '""') || '"'
+              ELSE $1 END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.csv_field(text) IS
+  'One CSV field as RFC 4180 and COPY write it: empty for NULL, quoted (quotes doubled) when it holds a comma, a quote or a line break.';
+
+CREATE FUNCTION crimesnap_api.police_uk_csv_file(force text DEFAULT NULL, month text DEFAULT NULL,
+                                                 crlf boolean DEFAULT true)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  -- police.uk's files end every line, the last one too, with CRLF.
+  SELECT 'Crime ID,Month,Reported by,Falls within,Longitude,Latitude,Location,LSOA code,LSOA name,Crime type,Last outcome category,Context'
+         || e.eol
+         || coalesce(pg_catalog.string_agg(
+              pg_catalog.concat_ws(',', crimesnap_api.csv_field(c."Crime ID"), crimesnap_api.csv_field(c."Month"),
+                crimesnap_api.csv_field(c."Reported by"), crimesnap_api.csv_field(c."Falls within"),
+                crimesnap_api.csv_field(c."Longitude"), crimesnap_api.csv_field(c."Latitude"),
+                crimesnap_api.csv_field(c."Location"), crimesnap_api.csv_field(c."LSOA code"),
+                crimesnap_api.csv_field(c."LSOA name"), crimesnap_api.csv_field(c."Crime type"),
+                crimesnap_api.csv_field(c."Last outcome category"), crimesnap_api.csv_field(c."Context")) || e.eol,
+              '' ORDER BY c.ordinality), '')
+    FROM (SELECT CASE WHEN coalesce($3, true) THEN E'\r\n' ELSE E'\n' END AS eol) e
+    LEFT JOIN LATERAL crimesnap_api.police_uk_csv($1, $2) WITH ORDINALITY AS c ON true
+   GROUP BY e.eol
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_csv_file(text, text, boolean) IS
+  'data.police.uk''s street CSV as one file, header included, with CRLF line endings as police.uk''s files have (crlf => false for LF): what an HTTP layer serves as street.csv. From psql: psql -XAt -c "SELECT encode(convert_to(crimesnap_api.police_uk_csv_file(''northshire'', ''2026-10''), ''UTF8''), ''base64'')" | base64 -d > street.csv';
+
+-- ---- vector tiles ----
+
+CREATE FUNCTION crimesnap_api.tile(z integer, x integer, y integer, month text DEFAULT NULL)
+RETURNS bytea
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text;
+  bounds geometry;
+  area geometry;
+  mvt bytea;
+BEGIN
+  IF z IS NULL OR x IS NULL OR y IS NULL OR z NOT BETWEEN 0 AND 24
+     OR x NOT BETWEEN 0 AND (1 << z) - 1 OR y NOT BETWEEN 0 AND (1 << z) - 1 THEN
+    RAISE EXCEPTION 'tile %/%/% does not exist', coalesce(z::text, 'NULL'), coalesce(x::text, 'NULL'), coalesce(y::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'z is 0 to 24; x and y are 0 to 2^z - 1.';
+  END IF;
+  m := coalesce(pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM'),
+                (SELECT l.latest_month FROM crimesnap_api.last_updated l));
+  bounds := ST_TileEnvelope(z, x, y);
+  -- The tile with a 64/4096 margin, as a box in British National Grid: the snap points'
+  -- index finds the candidates, so no month is ever aggregated as a whole.
+  area := ST_Transform(ST_TileEnvelope(z, x, y, margin => 0.015625::float8), 27700);
+  SELECT ST_AsMVT(t, 'crimes'::text, 4096, 'geom'::text, 'street_id'::text) INTO mvt
+    FROM (SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), Box2D(bounds), 4096, 64, true) AS geom,
+                 c.street_id, c.street_name, c.month, pg_catalog.sum(c.n)::integer AS crimes,
+                 pg_catalog.jsonb_object_agg(c.category, c.n) AS by_category
+            FROM (SELECT s.street_id, s.street_name, s.month, s.geom, s.category, pg_catalog.count(*)::integer AS n
+                    FROM crimesnap.published_street_crime s
+                   WHERE s.geom && area AND s.month = m
+                   GROUP BY s.street_id, s.street_name, s.month, s.geom, s.category) c
+           GROUP BY c.street_id, c.street_name, c.month, c.geom) t
+   WHERE t.geom IS NOT NULL;
+  RETURN coalesce(mvt, ''::bytea);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.tile(integer, integer, integer, text) IS
+  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points.';
+
+-- ---- privileges for this section (90-grants.sql repeats them for the whole schema) ----
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA crimesnap_api FROM PUBLIC;
+GRANT SELECT ON crimesnap_api.force, crimesnap_api.neighbourhood TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA crimesnap_api TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
