@@ -55,7 +55,8 @@ OBJS = \
 	src/snapindex.o \
 	src/sanitise.o \
 	src/screen.o \
-	src/persistid.o
+	src/persistid.o \
+	src/postcode.o
 
 # The newest version's install script is built from one section per subsystem
 # (sql/install/NN-topic.sql), concatenated in file-name order, as h3-pg does.  Released

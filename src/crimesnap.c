@@ -25,6 +25,7 @@ double		crimesnap_min_property_distance = 10.0;
 double		crimesnap_max_snap_distance = 20000.0;
 int			crimesnap_min_age_days = 23;
 int			crimesnap_street_level_months = 1;
+int			crimesnap_min_postcode_households = 4;
 
 void		_PG_init(void);
 
@@ -78,6 +79,15 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("crimesnap.min_postcode_households",
+							"Minimum number of households a postcode must hold before a record may be moved to its centroid.",
+							"The CSP information-sharing guidance (Appendix 1) sets four: a record "
+							"whose postcode holds fewer goes to the nearest postcode that holds enough.",
+							&crimesnap_min_postcode_households,
+							4, 1, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("crimesnap");
 }
 
@@ -100,6 +110,6 @@ crimesnap_setting(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unrecognized crimesnap setting \"%s\"", name),
 				 errhint("The settings are min_addresses, min_property_distance, max_snap_distance, "
-						 "min_age_days and street_level_months.")));
+						 "min_age_days, street_level_months and min_postcode_households.")));
 	PG_RETURN_TEXT_P(cstring_to_text(value));
 }

@@ -13,6 +13,7 @@
  *	  sanitise.c    street-name normalisation
  *	  screen.c      context screening: personal data in a force's free text
  *	  persistid.c   keyed HMAC-SHA256 for persistent ids
+ *	  postcode.c    nearest-site search for postcode-centroid depersonalisation
  */
 #ifndef CRIMESNAP_H
 #define CRIMESNAP_H
@@ -28,6 +29,7 @@ extern double crimesnap_min_property_distance;
 extern double crimesnap_max_snap_distance;
 extern int	crimesnap_min_age_days;
 extern int	crimesnap_street_level_months;
+extern int	crimesnap_min_postcode_households;
 
 /* The coordinate reference system every stored geometry uses: British National Grid. */
 #define CRIMESNAP_SRID 27700

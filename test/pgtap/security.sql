@@ -1,7 +1,7 @@
 -- The role matrix of docs/security.md, cell by cell.  Relations and functions are found
 -- from the catalog, so objects added later are held to the same rules.
 BEGIN;
-SELECT plan(31);
+SELECT plan(34);
 SET client_min_messages = warning;
 
 -- Every privilege a role holds on an extension relation, as (role, relation, privilege).
@@ -79,7 +79,7 @@ SELECT is((SELECT array_agg(DISTINCT rel ORDER BY rel) FROM rel_privs
           ARRAY['crimesnap.address', 'crimesnap.crime_upload', 'crimesnap.force', 'crimesnap.force_snap_point',
                 'crimesnap.highway_class',
                 'crimesnap.lsoa', 'crimesnap.neighbourhood', 'crimesnap.offence_code',
-                'crimesnap.public_place', 'crimesnap.street'],
+                'crimesnap.postcode', 'crimesnap.public_place', 'crimesnap.street'],
           'loader: writes exactly the input tables and the upload');
 SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_loader'
               AND rel IN ('crimesnap.raw_crime', 'crimesnap.published_crime', 'crimesnap.secret',
@@ -97,8 +97,11 @@ SELECT ok(NOT has_function_privilege('crimesnap_loader', 'crimesnap.publish_mont
 SELECT is((SELECT array_agg(rel || ' ' || priv ORDER BY rel, priv) FROM rel_privs
             WHERE role = 'crimesnap_publisher' AND priv <> 'SELECT'),
           ARRAY['crimesnap.force_snap_point DELETE', 'crimesnap.force_snap_point INSERT',
-                'crimesnap.force_snap_point UPDATE', 'crimesnap.place_class DELETE', 'crimesnap.place_class INSERT'],
-          'publisher: changes data only through the pipeline functions, the place classes it allows on the map, and the points it adds');
+                'crimesnap.force_snap_point UPDATE',
+                'crimesnap.partner DELETE', 'crimesnap.partner INSERT', 'crimesnap.partner UPDATE',
+                'crimesnap.partner_agreement DELETE', 'crimesnap.partner_agreement INSERT', 'crimesnap.partner_agreement UPDATE',
+                'crimesnap.place_class DELETE', 'crimesnap.place_class INSERT'],
+          'publisher: changes data only through the pipeline functions, the place classes it allows on the map, the points it adds, and the partners and agreements it supplies');
 SELECT is((SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'crimesnap'::regnamespace AND c.relkind IN ('r', 'v')
               AND c.relname <> 'secret' AND NOT has_table_privilege('crimesnap_publisher', c.oid, 'SELECT')),
           0::bigint, 'publisher: reads every table but the secret');
@@ -133,6 +136,20 @@ SELECT is((SELECT count(*) FROM crimesnap.neighbourhood n
 SELECT is(crimesnap.neighbourhood_at(ST_SetSRID(ST_MakePoint(50, 50), 27700)), 'T1',
           'but crimesnap''s functions keep using PostGIS''s own');
 RESET search_path;
+
+-- ---- crimesnap_partner: its own extracts, through two views ----
+SELECT is((SELECT array_agg(c.oid::regclass::text || ' ' || p.priv ORDER BY 1)
+             FROM pg_class c
+             CROSS JOIN (VALUES ('SELECT'), ('INSERT'), ('UPDATE'), ('DELETE'), ('TRUNCATE'), ('REFERENCES'), ('TRIGGER')) p(priv)
+            WHERE c.relnamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+              AND c.relkind IN ('r', 'v', 'm', 'p') AND has_table_privilege('crimesnap_partner', c.oid, p.priv)),
+          ARRAY['crimesnap.my_partner_extract SELECT', 'crimesnap.my_partner_extract_row SELECT'],
+          'partner: reads its two views and nothing else');
+SELECT is((SELECT array_agg(f.oid::regprocedure::text ORDER BY 1) FROM pg_proc f
+            WHERE f.pronamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+              AND has_function_privilege('crimesnap_partner', f.oid, 'EXECUTE')),
+          ARRAY['crimesnap.partner_may_read(name,text,text)'], 'partner: executes only the check its views make');
+SELECT ok(NOT has_schema_privilege('crimesnap_partner', 'crimesnap_api', 'USAGE'), 'partner: no USAGE on crimesnap_api');
 
 SELECT * FROM finish();
 ROLLBACK;
