@@ -685,8 +685,9 @@ BEGIN ATOMIC
   SELECT EXISTS (
     SELECT FROM crimesnap.partner p
       JOIN crimesnap.partner_agreement a ON a.partner_id = p.partner_id
-     WHERE p.partner_id = $2 AND a.force_id = $3 AND p.member_role IS NOT NULL
-       AND pg_catalog.pg_has_role($1, p.member_role, 'MEMBER'));
+     WHERE p.partner_id = $2 AND a.force_id = $3
+       AND CASE WHEN p.member_role IN (SELECT r.rolname FROM pg_catalog.pg_roles r)
+                THEN pg_catalog.pg_has_role($1, p.member_role, 'MEMBER') ELSE false END);
 END;
 COMMENT ON FUNCTION crimesnap.partner_may_read(name, text, text) IS
   'Whether role who may read the partner''s extracts of the force: it is a member of the partner''s member_role and the partner has an agreement with the force. The partner views call it with current_user.';
