@@ -8,8 +8,8 @@
 --
 -- How the checks fail on broken data: replacing "z.s >= k" in crimesnap.grid_blocks() by
 -- "true" fails the five block checks (tried while writing this test); granting csp_north to
--- csp_south fails "sees its own extracts only"; keying partner references with one key for
--- every partner fails "another partner gets other references".
+-- csp_south fails the two checks of what csp_south sees; keying partner references with one
+-- key for every partner fails "another partner gets other references".
 \set ON_ERROR_STOP 1
 BEGIN;
 SET client_min_messages = warning;
@@ -166,8 +166,9 @@ SELECT throws_ok($$SELECT * FROM crimesnap.partner_extract('northshire', '2026-0
                  'it cannot make extracts');
 RESET ROLE;
 SET ROLE csp_south;
-SELECT is((SELECT array_agg(DISTINCT force_id ORDER BY force_id) FROM crimesnap.my_partner_extract), ARRAY['northshire', 'southshire'],
-          'a partner with agreements with two forces sees its extracts of both');
+SELECT is((SELECT array_agg(DISTINCT partner_id || ' from ' || force_id) FROM crimesnap.my_partner_extract),
+          ARRAY['southshire-csp from northshire', 'southshire-csp from southshire'],
+          'a partner with agreements with two forces sees its own extracts of both, and no other partner''s');
 RESET ROLE;
 DELETE FROM crimesnap.partner_agreement WHERE partner_id = 'southshire-csp' AND force_id = 'northshire';
 SET ROLE csp_south;
