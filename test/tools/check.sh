@@ -6,7 +6,7 @@ set -euo pipefail
 
 "$CS_ROOT/test/tools/deps.sh"
 
-WORK=$(mktemp -d /tmp/crimesnap-check.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/crimesnap-check.XXXXXX")
 cleanup() {
   cs_cluster_stop "$WORK"
   if [ -n "${KEEP:-}" ]; then echo "work directory kept: $WORK"; else rm -rf "$WORK"; fi
@@ -31,12 +31,18 @@ status=0
 echo "== pg_regress and isolation suites"
 # ONLY="name ..." runs just the suites of those names (pg_regress, isolation and pgTAP),
 # for a quick loop while working on one subsystem; make check with no ONLY runs everything.
+# The operations suites (upgrade, dump) are named the same way: ONLY=upgrade runs the
+# upgrade test alone.
 only_args=()
+run_regress=1
 if [ -n "${ONLY:-}" ]; then
   pick() { local dir=$1 ext=$2 n out=(); for n in $ONLY; do [ -f "$CS_ROOT/$dir/$n.$ext" ] && out+=("$n"); done; echo "${out[*]}"; }
   only_args=("REGRESS=$(pick test/sql sql)" "ISOLATION=$(pick test/specs spec)")
+  [ -z "$(pick test/sql sql)$(pick test/specs spec)" ] && run_regress=0
 fi
-if ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" "${only_args[@]}"; then
+# wanted NAME: whether a suite outside pg_regress, isolation and pgTAP runs this time.
+wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+if [ $run_regress -eq 1 ] && ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" "${only_args[@]}"; then
   status=1
   for f in "$WORK/build/regression.diffs" "$WORK/build/output_iso/regression.diffs"; do
     [ -f "$f" ] && cat "$f"
@@ -51,6 +57,13 @@ if [ -n "${ONLY:-}" ]; then
 fi
 if [ ${#tap_files[@]} -gt 0 ] && ! (cd "$WORK/build" && pg_prove -d crimesnap_tap --ext .sql "${tap_files[@]}"); then
   status=1
+fi
+
+if wanted upgrade; then
+  echo "== upgrade: 0.1.0 loaded and published, ALTER EXTENSION crimesnap UPDATE, against a fresh install"
+  if ! "$CS_ROOT/test/tools/upgrade.sh" "$WORK/upgrade"; then
+    status=1
+  fi
 fi
 
 echo "== documentation covers every SQL object"

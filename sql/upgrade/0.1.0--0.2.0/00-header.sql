@@ -2,3 +2,14 @@
 -- file-name order.  Each change to sql/install/ that ships in 0.2.0 adds its fragment here,
 -- so that ALTER EXTENSION crimesnap UPDATE gives the same catalogue as a fresh install.
 \echo Use "ALTER EXTENSION crimesnap UPDATE TO '0.2.0'" to load this file. \quit
+
+-- The same search_path as the install script (sql/install/00-schema.sql), so that every
+-- function a fragment creates with SET search_path FROM CURRENT captures what a fresh
+-- install captures; test/tools/upgrade.sh compares the two.
+SELECT pg_catalog.set_config('search_path',
+  pg_catalog.format('pg_catalog, %I, pg_temp',
+    (SELECT n.nspname
+       FROM pg_catalog.pg_extension e
+       JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+      WHERE e.extname = 'postgis')),
+  true);
