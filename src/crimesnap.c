@@ -26,6 +26,7 @@ double		crimesnap_max_snap_distance = 20000.0;
 int			crimesnap_min_age_days = 23;
 int			crimesnap_street_level_months = 1;
 int			crimesnap_min_postcode_households = 4;
+bool		crimesnap_allow_drop_with_data = false;
 
 void		_PG_init(void);
 
@@ -88,6 +89,15 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("crimesnap.allow_drop_with_data",
+							 "Lets DROP EXTENSION crimesnap go ahead while its tables hold data.",
+							 "Off by default: the drop is refused while any table holds a row that "
+							 "pg_dump would keep. Take a dump first (docs/backups.md).",
+							 &crimesnap_allow_drop_with_data,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("crimesnap");
 }
 
@@ -110,6 +120,6 @@ crimesnap_setting(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unrecognized crimesnap setting \"%s\"", name),
 				 errhint("The settings are min_addresses, min_property_distance, max_snap_distance, "
-						 "min_age_days, street_level_months and min_postcode_households.")));
+						 "min_age_days, street_level_months, min_postcode_households and allow_drop_with_data.")));
 	PG_RETURN_TEXT_P(cstring_to_text(value));
 }

@@ -30,6 +30,7 @@ extern double crimesnap_max_snap_distance;
 extern int	crimesnap_min_age_days;
 extern int	crimesnap_street_level_months;
 extern int	crimesnap_min_postcode_households;
+extern bool crimesnap_allow_drop_with_data;
 
 /* The coordinate reference system every stored geometry uses: British National Grid. */
 #define CRIMESNAP_SRID 27700

@@ -125,7 +125,6 @@ INSERT INTO crimesnap.highway_class VALUES
   ('tertiary_link', false), ('service', false), ('footway', false), ('path', false),
   ('cycleway', false), ('steps', false), ('track', false), ('bridleway', false), ('corridor', false),
   ('construction', false), ('proposed', false), ('platform', false), ('elevator', false);
-SELECT pg_catalog.pg_extension_config_dump('crimesnap.highway_class', '');
 
 CREATE TABLE crimesnap.street (
   street_id bigint PRIMARY KEY,

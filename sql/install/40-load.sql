@@ -40,7 +40,6 @@ INSERT INTO crimesnap.category VALUES
   ('crimemapper-2010', 'vehicle-crime', 'Vehicle crime'),
   ('crimemapper-2010', 'violent-crime', 'Violent crime'),
   ('crimemapper-2010', 'other-crime', 'Other crime');
-SELECT pg_catalog.pg_extension_config_dump('crimesnap.category', '');
 
 CREATE TABLE crimesnap.category_fold (
   scheme         text NOT NULL,
@@ -61,7 +60,6 @@ SELECT 'crimemapper-2010', slug,
        CASE WHEN slug IN ('anti-social-behaviour', 'burglary', 'robbery', 'vehicle-crime', 'violent-crime')
             THEN slug ELSE 'other-crime' END
   FROM crimesnap.category WHERE scheme = 'police.uk';
-SELECT pg_catalog.pg_extension_config_dump('crimesnap.category_fold', '');
 
 CREATE TABLE crimesnap.offence_code (
   force_id     text REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
@@ -230,7 +228,6 @@ INSERT INTO crimesnap.offence_code (offence_code, slug, sensitive, description) 
   ('95',   'other-crime', false, 'Disclosure, obstruction, false or misleading statements etc.'),
   ('99',   'other-crime', false, 'Other notifiable offences'),
   ('802',  'other-crime', false, 'Dangerous driving');
-SELECT pg_catalog.pg_extension_config_dump('crimesnap.offence_code', '');
 
 -- ---- the upload ----
 

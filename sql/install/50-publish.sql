@@ -30,7 +30,6 @@ COMMENT ON TABLE crimesnap.secret IS
 COMMENT ON COLUMN crimesnap.secret.name IS 'Secret name.';
 COMMENT ON COLUMN crimesnap.secret.value IS 'Secret value.';
 INSERT INTO crimesnap.secret VALUES ('persistent_id_key', crimesnap.random_key());
-SELECT pg_catalog.pg_extension_config_dump('crimesnap.secret', '');
 
 -- The message is force and reference joined by '|', which no force_id contains, so that
 -- no two (force, reference) pairs share a message.
@@ -269,7 +268,6 @@ INSERT INTO crimesnap.place_class VALUES
   ('Police Station'), ('Prison'), ('Railway Station'), ('Shopping Area'),
   ('Sports/Recreation Area'), ('Supermarket'), ('Theatre/Concert Hall'), ('Theme/Adventure Park'),
   ('Ferry Terminal');
-SELECT pg_catalog.pg_extension_config_dump('crimesnap.place_class', '');
 
 -- Street names are looked up by their matching key when a label is checked.
 CREATE INDEX street_name_key ON crimesnap.street (crimesnap.normalise_street_name(name));

@@ -42,7 +42,8 @@ if [ -n "${ONLY:-}" ]; then
 fi
 # wanted NAME: whether a suite outside pg_regress, isolation and pgTAP runs this time.
 wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
-if [ $run_regress -eq 1 ] && ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" "${only_args[@]}"; then
+# PGTAP_TESTS= : the pgTAP suites run below, in their own step.
+if [ $run_regress -eq 1 ] && ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" PGTAP_TESTS= "${only_args[@]}"; then
   status=1
   for f in "$WORK/build/regression.diffs" "$WORK/build/output_iso/regression.diffs"; do
     [ -f "$f" ] && cat "$f"
@@ -62,6 +63,13 @@ fi
 if wanted upgrade; then
   echo "== upgrade: 0.1.0 loaded and published, ALTER EXTENSION crimesnap UPDATE, against a fresh install"
   if ! "$CS_ROOT/test/tools/upgrade.sh" "$WORK/upgrade"; then
+    status=1
+  fi
+fi
+
+if wanted dump; then
+  echo "== dump: pg_dump and restore of the published town, custom and plain formats"
+  if ! "$CS_ROOT/test/tools/dump.sh" "$WORK/dump"; then
     status=1
   fi
 fi

@@ -5,8 +5,9 @@
 --
 -- For every table in the extension's schemas: "rows" (the row count) and "content" (an md5
 -- of every row's text, in sorted order); for every sequence, its position; for every column
--- named persistent_id, "ids" (an md5 of the table's primary key and the id, sorted); and
--- "key", an md5 of each secret, so that the key itself never prints.  The upgrade test
+-- named persistent_id, "ids" (an md5 of the table's primary key and the id, sorted);
+-- "key", an md5 of each secret, so that the key itself never prints; and for every table
+-- with a seeded column, "seed" (count and md5 of the seeded rows).  The upgrade test
 -- compares rows, sequences, ids and key (an upgrade may add columns, which changes content);
 -- the dump test compares everything.
 \set ON_ERROR_STOP on
@@ -57,6 +58,14 @@ SELECT CASE r.relkind
  ORDER BY r.qname \gexec
 
 INSERT INTO cs_fact SELECT 'key', s.name, md5(s.value::text) FROM crimesnap.secret s;
+
+-- Seeded rows (tables with a seeded column): a fresh install and an updated one must hold
+-- the same, and a restore must not change them.
+SELECT format($q$INSERT INTO cs_fact SELECT 'seed', %L, count(*) || ' ' || md5(coalesce(string_agg(t::text, E'\n' ORDER BY t::text COLLATE "C"), '')) FROM %s t WHERE t.seeded$q$,
+              c.oid::regclass::text, c.oid::regclass)
+  FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'seeded' AND NOT a.attisdropped
+ WHERE c.relnamespace = 'crimesnap'::regnamespace AND c.relkind IN ('r', 'p')
+ ORDER BY 1 \gexec
 
 SELECT section || E'\t' || obj || E'\t' || detail FROM cs_fact ORDER BY section COLLATE "C", obj COLLATE "C";
 DROP TABLE cs_fact;

@@ -24,7 +24,7 @@ cs_install() {
 
   (cd "$CS_ROOT" && cp -r Makefile crimesnap.control src sql test expected "$work/build/")
   rm -f "$work/build/sql/crimesnap--"*.sql.built 2>/dev/null || true
-  local flags=()
+  local flags=(CRIMESNAP_WERROR=1)
   [ -n "$assert" ] && flags+=(CRIMESNAP_ASSERT=1)
   make -C "$work/build" -s clean PG_CONFIG="$CS_SYS_PG_CONFIG" >/dev/null
   make -C "$work/build" -s PG_CONFIG="$CS_SYS_PG_CONFIG" "${flags[@]}" >"$work/build.log" 2>&1 || {

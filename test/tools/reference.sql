@@ -41,12 +41,14 @@ WITH ext AS (
   SELECT * FROM rels UNION ALL SELECT * FROM procs
 )
 SELECT '# Reference' || E'\n\n'
-    || 'Every SQL object crimesnap 0.1.0 creates, generated from the catalog and the objects'' '
+    || 'Every SQL object crimesnap ' || (SELECT extversion FROM pg_extension WHERE extname = 'crimesnap')
+    || ' creates, generated from the catalog and the objects'' '
     || '`COMMENT`s by `test/tools/reference.sql` (`make reference`); `make check` fails when this '
     || 'file is out of date. The guides explain how the pieces fit together: '
     || '[inputs](inputs.md), [snap points](snap-points.md), [snapping](snapping.md), '
     || '[force DBA guide](force-dba-guide.md), [web developer guide](web-developer-guide.md), '
-    || '[configuration](configuration.md), [security](security.md). Everything was added in 0.1.0.'
+    || '[configuration](configuration.md), [security](security.md), [backups](backups.md), '
+    || '[upgrading](upgrading.md). What each version added is in the [CHANGELOG](../CHANGELOG.md).'
     || E'\n\n'
     || '## Schemas' || E'\n\n'
     || (SELECT string_agg(format('- `%s`: %s', nspname, obj_description(oid, 'pg_namespace')), E'\n' ORDER BY nspname)

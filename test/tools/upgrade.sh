@@ -68,6 +68,15 @@ if [ "$(awk -F'\t' '$1 == "ids" { split($3, a, " "); n += a[1] } END { print n +
   echo "upgrade: the 0.1.0 database holds no persistent ids: the test would prove nothing"; fail=1
 fi
 
+# The seeded rows: the updated database must hold exactly what a fresh install seeds.
+"${PSQL[@]}" -At -d cs_upgrade_fresh -f "$ROOT/test/tools/data.sql" >"$OUT/data-fresh.txt"
+if diff -u --label "seeded rows, fresh $TO" --label "seeded rows, updated from $FROM" \
+     <(grep '^seed	' "$OUT/data-fresh.txt") <(grep '^seed	' "$OUT/data-after.txt"); then
+  echo "   seeded rows the same as a fresh install's: $(grep -c '^seed	' "$OUT/data-fresh.txt") tables ($(awk -F'\t' '$1 == "seed" { split($3, a, " "); n += a[1] } END { print n + 0 }' "$OUT/data-fresh.txt") rows)"
+else
+  echo "upgrade: the seeded rows differ from a fresh install's (a fragment seeds other rows than sql/install/, or marks others seeded)"; fail=1
+fi
+
 audit=$(psql -X -At -d cs_upgrade_old -c "SELECT (SELECT count(*) FROM crimesnap.audit_snap_points()) || ' ' || (SELECT count(*) FROM crimesnap.audit_publication())")
 if [ "$audit" = "0 0" ]; then
   echo "   audits clean after the update: audit_snap_points() and audit_publication() find nothing"

@@ -33,3 +33,7 @@ SELECT * FROM crimesnap.publish_month('southshire', '2026-10-01', reference_date
 SELECT crimesnap.withdraw(c.persistent_id, 'Upgrade test: a complaint upheld')
   FROM crimesnap.published_crime c WHERE c.persistent_id IS NOT NULL
  ORDER BY c.persistent_id LIMIT 1 \g /dev/null
+-- Rows a DBA added beside the seeded ones: the update must keep them the DBA's (not seeded).
+INSERT INTO crimesnap.offence_code (force_id, offence_code, slug, description)
+VALUES ('northshire', 'NS1', 'other-crime', 'Northshire local code');
+INSERT INTO crimesnap.place_class (class) VALUES ('Cathedral Close');
