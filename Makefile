@@ -80,6 +80,11 @@ REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
 REGRESS_OPTS = --inputdir=test --load-extension=postgis --load-extension=$(EXTENSION)
 ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
 ISOLATION_OPTS = --inputdir=test --load-extension=postgis --load-extension=$(EXTENSION)
+# TAP suites (PostgreSQL::Test::Cluster, from postgresql-server-dev-15; needs
+# libipc-run-perl): test/t/NAME.pl start clusters of their own, for example a primary and a
+# hot standby.  make installcheck runs them with the binaries of the pg_config given.
+TAP_TESTS = 1
+PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
 
 # -Wno-unused-parameter: PostgreSQL 15's own headers (bufpage.h) have unused parameters.
 # -Werror only where the compiler is ours: make check, make demo, make bench and CI build with

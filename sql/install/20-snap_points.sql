@@ -348,7 +348,7 @@ DECLARE
   base bigint;
   n_new integer;
   n integer;
-  notes jsonb := '{}';
+  notes jsonb := '{}'::jsonb;
   pair record;
 BEGIN
   IF k < floor_k THEN
@@ -390,10 +390,13 @@ BEGIN
   CREATE TEMP TABLE cs_piece ON COMMIT DROP AS
   SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
     FROM crimesnap.street_pieces() p;
+  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
+  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
   CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
   SELECT a.address_id, a.street_name, a.geom,
          crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
     FROM crimesnap.address a;
+  PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
   ANALYZE pg_temp.cs_addr;
 
@@ -413,6 +416,7 @@ BEGIN
                                        coalesce(st.ids, '{}'), coalesce(st.geoms, '{}'), coalesce(st.names, '{}'),
                                        coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
    WHERE x.street_id IS NOT NULL;
+  PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
@@ -420,6 +424,7 @@ BEGIN
     FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
+  PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
 
   CREATE TEMP TABLE cs_cand (
     cand_no          serial PRIMARY KEY,
@@ -434,6 +439,7 @@ BEGIN
     old_point_id     bigint,
     rank             bigint
   ) ON COMMIT DROP;
+  PERFORM 'PRAGMA:TABLE: cs_cand (cand_no integer, neighbourhood_id text, kind text, label text, source_id bigint, explanation text, geom geometry, target geometry, reject text, old_point_id bigint, rank bigint)';
 
   -- ---- street candidates ----
   IF mode = 'street' THEN
@@ -596,6 +602,7 @@ BEGIN
          crimesnap.select_snap_points(coalesce(cand.ranks, '{}'), coalesce(cand.geoms, '{}'),
                                       coalesce(cand.areas, '{}'), coalesce(cand.kinds, '{}'),
                                       coalesce(ad.geoms, '{}'), coalesce(ad.areas, '{}'), k) s;
+  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
 
   INSERT INTO crimesnap.snap_point
          (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,

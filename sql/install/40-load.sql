@@ -503,6 +503,8 @@ BEGIN
          crimesnap.screen_context(c.context) AS context_finding,
          crimesnap.screen_context(c.outcome) AS outcome_finding
     FROM claimed c;
+  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
+  PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
   ANALYZE pg_temp.cs_upload;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
@@ -538,6 +540,7 @@ BEGIN
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
                           THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true;
+  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, reason_code text)';
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
 

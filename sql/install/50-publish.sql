@@ -75,6 +75,8 @@ BEGIN
   END LOOP;
   CREATE TEMP TABLE cs_old_id ON COMMIT DROP AS
   SELECT DISTINCT r.force_id, r.crime_ref, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, old_id text)';
   UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key';
   UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref);
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -644,6 +646,8 @@ BEGIN
      AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime)';
   ANALYZE pg_temp.cs_live;
   SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r

@@ -8,7 +8,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(70);
+SELECT plan(72);
 
 SELECT crimesnap.build_snap_points() AS version \gset
 \ir ../fixtures/town_load.sql
@@ -86,8 +86,26 @@ SELECT is((SELECT count(*) FROM crimesnap.published_crime c JOIN crimesnap.raw_c
                                       encode(sha256(convert_to(r.force_id || '|' || r.crime_ref, 'UTF8')), 'hex')
                                       )), 0::bigint,
   'an id is neither the reference nor a plain hash of it');
-SELECT is(crimesnap.persistent_id('northshire', 'NO/2609/00001'), crimesnap.persistent_id('northshire', 'NO/2609/00001'),
-  'an id is stable');
+-- Every published id recomputed from the raw record with pgcrypto's HMAC, independently of
+-- crimesnap's own: an id that did not come from its force and reference under the key (a
+-- planted one, below) is counted.
+CREATE EXTENSION pgcrypto;
+CREATE FUNCTION pg_temp.ids_not_from_raw() RETURNS bigint LANGUAGE sql AS $$
+  SELECT count(*) FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    JOIN crimesnap.secret s ON s.name = 'persistent_id_key'
+   WHERE c.persistent_id IS NOT NULL
+     AND c.persistent_id IS DISTINCT FROM encode(hmac(convert_to(r.force_id || '|' || r.crime_ref, 'UTF8'), s.value, 'sha256'), 'hex')
+$$;
+SELECT cmp_ok((SELECT count(*) FROM crimesnap.published_crime WHERE persistent_id IS NOT NULL), '>', 100::bigint,
+  'the month publishes hundreds of persistent ids');
+SELECT is(pg_temp.ids_not_from_raw(), 0::bigint,
+  'every published id is the keyed HMAC-SHA256 of its raw force and reference (recomputed with pgcrypto)');
+SAVEPOINT planted;
+UPDATE crimesnap.published_crime SET persistent_id = encode(sha256('planted'), 'hex')
+ WHERE id = (SELECT min(id) FROM crimesnap.published_crime WHERE persistent_id IS NOT NULL);
+SELECT is(pg_temp.ids_not_from_raw(), 1::bigint, 'and the recomputation catches one planted id');
+ROLLBACK TO SAVEPOINT planted;
 SELECT isnt(crimesnap.persistent_id('northshire', 'NO/2609/00001'), crimesnap.persistent_id('southshire', 'NO/2609/00001'),
   'the same reference in another force gets another id');
 SELECT is(crimesnap.hmac_sha256_hex('\x0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b'::bytea, 'Hi There'),

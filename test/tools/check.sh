@@ -25,39 +25,79 @@ if [ -z "${CRIMESNAP_FITZROVIA:-}" ] && [ -f "$CS_ROOT/../shared/data/fitzrovia/
   CRIMESNAP_FITZROVIA=$(cd "$CS_ROOT/../shared/data/fitzrovia" && pwd)
 fi
 export CRIMESNAP_FITZROVIA=${CRIMESNAP_FITZROVIA:-}
-echo "   Fitzrovia data: ${CRIMESNAP_FITZROVIA:-not found; its tests will be skipped}"
+if [ -n "$CRIMESNAP_FITZROVIA" ]; then
+  echo "   Fitzrovia data: $CRIMESNAP_FITZROVIA"
+elif [ -n "${CI:-}" ]; then
+  # CI must run every suite: a missing data directory would silently turn the tests on real
+  # data into skips.
+  echo "crimesnap: CI is set and the Fitzrovia data is missing (../shared/data/fitzrovia beside the checkout, or CRIMESNAP_FITZROVIA)" >&2
+  exit 1
+else
+  echo "   Fitzrovia data: not found beside the checkout (../shared/data/fitzrovia); the tests on it will be skipped, and listed at the end"
+fi
 
 status=0
-echo "== pg_regress and isolation suites"
-# ONLY="name ..." runs just the suites of those names (pg_regress, isolation and pgTAP),
+# ONLY="name ..." runs just the suites of those names (pg_regress, isolation, pgTAP and TAP),
 # for a quick loop while working on one subsystem; make check with no ONLY runs everything.
 # The operations suites (upgrade, dump) are named the same way: ONLY=upgrade runs the
 # upgrade test alone.
-only_args=()
+pick() {  # pick DIR EXT: the files DIR/*.EXT named in ONLY, or all of them without ONLY
+  local dir=$1 ext=$2 n out=()
+  if [ -z "${ONLY:-}" ]; then
+    for n in "$CS_ROOT/$dir"/*."$ext"; do [ -f "$n" ] && out+=("$(basename "$n" ."$ext")"); done
+  else
+    for n in $ONLY; do [ -f "$CS_ROOT/$dir/$n.$ext" ] && out+=("$n"); done
+  fi
+  echo "${out[*]}"
+}
+# wanted NAME: whether a suite outside pg_regress, isolation, pgTAP and TAP runs this time.
+wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+phase_start=$SECONDS
+phase() { echo "   ($1: $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+
+echo "== pg_regress and isolation suites"
+# PGTAP_TESTS= and TAP_TESTS= : the pgTAP and TAP suites run below, in their own steps.
+regress_args=(PGTAP_TESTS= TAP_TESTS=)
 run_regress=1
 if [ -n "${ONLY:-}" ]; then
-  pick() { local dir=$1 ext=$2 n out=(); for n in $ONLY; do [ -f "$CS_ROOT/$dir/$n.$ext" ] && out+=("$n"); done; echo "${out[*]}"; }
-  only_args=("REGRESS=$(pick test/sql sql)" "ISOLATION=$(pick test/specs spec)")
+  regress_args+=("REGRESS=$(pick test/sql sql)" "ISOLATION=$(pick test/specs spec)")
   [ -z "$(pick test/sql sql)$(pick test/specs spec)" ] && run_regress=0
 fi
-# wanted NAME: whether a suite outside pg_regress, isolation and pgTAP runs this time.
-wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
-# PGTAP_TESTS= : the pgTAP suites run below, in their own step.
-if [ $run_regress -eq 1 ] && ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" PGTAP_TESTS= "${only_args[@]}"; then
+if [ $run_regress -eq 1 ] && ! make -C "$WORK/build" -s installcheck PG_CONFIG="$CS_SYS_PG_CONFIG" "${regress_args[@]}"; then
   status=1
   for f in "$WORK/build/regression.diffs" "$WORK/build/output_iso/regression.diffs"; do
     [ -f "$f" ] && cat "$f"
   done
 fi
+phase "pg_regress and isolation"
 
-echo "== pgTAP suites"
-cs_createdb crimesnap_tap pgtap
-tap_files=(test/pgtap/)
-if [ -n "${ONLY:-}" ]; then
-  tap_files=(); for n in $ONLY; do [ -f "$CS_ROOT/test/pgtap/$n.sql" ] && tap_files+=("test/pgtap/$n.sql"); done
-fi
-if [ ${#tap_files[@]} -gt 0 ] && ! (cd "$WORK/build" && pg_prove -d crimesnap_tap --ext .sql "${tap_files[@]}"); then
+echo "== pgTAP suites, each in its own database cloned from crimesnap_template"
+cs_createdb crimesnap_template pgtap
+tap_files=()
+for n in $(pick test/pgtap sql); do tap_files+=("test/pgtap/$n.sql"); done
+if [ ${#tap_files[@]} -gt 0 ] && ! (cd "$WORK/build" && "$CS_ROOT/test/tools/pgtap.sh" crimesnap_template "$WORK/pgtap" "${tap_files[@]}"); then
   status=1
+fi
+phase "pgTAP"
+
+# TAP suites (test/t/NAME.pl, PostgreSQL::Test::Cluster): they start clusters of their own
+# from the private installation, through PGXS's installcheck with TAP_TESTS.  PostgreSQL
+# refuses to run as root, so as root they run as the postgres user.
+tap_tests=()
+for n in $(pick test/t pl); do tap_tests+=("test/t/$n.pl"); done
+if [ ${#tap_tests[@]} -gt 0 ]; then
+  echo "== TAP suites: ${tap_tests[*]}"
+  mkdir -p /tmp/crimesnap-tap-portlock && chmod 1777 /tmp/crimesnap-tap-portlock 2>/dev/null || true
+  [ "$(id -u)" -eq 0 ] && chown -R postgres: "$WORK/build"
+  if ! cs_as_server env PATH="$CS_BIN:$PATH" PG_TEST_PORT_DIR=/tmp/crimesnap-tap-portlock \
+         make -C "$WORK/build" -s installcheck REGRESS= ISOLATION= PGTAP_TESTS= TAP_TESTS=1 \
+         PG_CONFIG="$CS_BIN/pg_config" PROVE_TESTS="${tap_tests[*]}" PROVE_FLAGS="--timer --verbose"; then
+    status=1
+    for f in "$WORK/build/tmp_check/log/"regress_log_*; do
+      [ -f "$f" ] && { echo "---- $f (last 60 lines)"; tail -60 "$f"; }
+    done
+  fi
+  phase "TAP"
 fi
 
 if wanted upgrade; then
@@ -75,10 +115,10 @@ if wanted dump; then
 fi
 
 echo "== documentation covers every SQL object"
-if ! DOCS_DB=crimesnap_tap "$CS_ROOT/test/tools/docs_check.sh" "$CS_ROOT/docs"; then
+if ! DOCS_DB=crimesnap_template "$CS_ROOT/test/tools/docs_check.sh" "$CS_ROOT/docs"; then
   status=1
 fi
-psql -X -q -d crimesnap_tap -f "$CS_ROOT/test/tools/reference.sql" >"$WORK/reference.md"
+psql -X -q -d crimesnap_template -f "$CS_ROOT/test/tools/reference.sql" >"$WORK/reference.md"
 if ! diff -u "$CS_ROOT/docs/reference.md" "$WORK/reference.md" >"$WORK/reference.diff" 2>&1; then
   head -40 "$WORK/reference.diff"
   echo "docs/reference.md is out of date with the COMMENTs: run make reference"

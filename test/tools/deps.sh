@@ -10,6 +10,8 @@ PACKAGES=(
   postgresql-server-dev-15
   postgresql-15-pgtap
   libtap-parser-sourcehandler-pgtap-perl
+  postgresql-15-plpgsql-check
+  libipc-run-perl
 )
 
 missing=()
