@@ -6,6 +6,24 @@ set -euo pipefail
 
 "$CS_ROOT/test/tools/deps.sh"
 
+# The real Fitzrovia data, when it sits beside the checkout: the suites that use it skip,
+# and say so, without it.
+if [ -z "${CRIMESNAP_FITZROVIA:-}" ] && [ -f "$CS_ROOT/../shared/data/fitzrovia/streets_bng.csv" ]; then
+  CRIMESNAP_FITZROVIA=$(cd "$CS_ROOT/../shared/data/fitzrovia" && pwd)
+fi
+export CRIMESNAP_FITZROVIA=${CRIMESNAP_FITZROVIA:-}
+if [ -n "$CRIMESNAP_FITZROVIA" ]; then
+  echo "== Fitzrovia data: $CRIMESNAP_FITZROVIA"
+elif [ -n "${CI:-}" ]; then
+  # CI must run every suite: a missing data directory would silently turn the tests on real
+  # data into skips.
+  echo "crimesnap: CI is set and the Fitzrovia data is missing (../shared/data/fitzrovia beside the checkout, or CRIMESNAP_FITZROVIA)" >&2
+  exit 1
+else
+  echo "== Fitzrovia data: not found beside the checkout (../shared/data/fitzrovia); the tests on it will be skipped, and listed at the end"
+fi
+
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/crimesnap-check.XXXXXX")
 cleanup() {
   cs_cluster_stop "$WORK"
@@ -17,24 +35,8 @@ echo "== build and install (with assertions) into $WORK/inst"
 cs_install "$WORK" assert
 echo "== start a throwaway cluster"
 cs_cluster_start "$WORK"
+export CS_WORK
 echo "   PostgreSQL $(psql -XAtc 'SHOW server_version') on port $PGPORT"
-
-# The real Fitzrovia data, when it sits beside the checkout: the suites that use it skip,
-# and say so, without it.
-if [ -z "${CRIMESNAP_FITZROVIA:-}" ] && [ -f "$CS_ROOT/../shared/data/fitzrovia/streets_bng.csv" ]; then
-  CRIMESNAP_FITZROVIA=$(cd "$CS_ROOT/../shared/data/fitzrovia" && pwd)
-fi
-export CRIMESNAP_FITZROVIA=${CRIMESNAP_FITZROVIA:-}
-if [ -n "$CRIMESNAP_FITZROVIA" ]; then
-  echo "   Fitzrovia data: $CRIMESNAP_FITZROVIA"
-elif [ -n "${CI:-}" ]; then
-  # CI must run every suite: a missing data directory would silently turn the tests on real
-  # data into skips.
-  echo "crimesnap: CI is set and the Fitzrovia data is missing (../shared/data/fitzrovia beside the checkout, or CRIMESNAP_FITZROVIA)" >&2
-  exit 1
-else
-  echo "   Fitzrovia data: not found beside the checkout (../shared/data/fitzrovia); the tests on it will be skipped, and listed at the end"
-fi
 
 status=0
 # ONLY="name ..." runs just the suites of those names (pg_regress, isolation, pgTAP and TAP),
@@ -52,8 +54,16 @@ pick() {  # pick DIR EXT: the files DIR/*.EXT named in ONLY, or all of them with
 }
 # wanted NAME: whether a suite outside pg_regress, isolation, pgTAP and TAP runs this time.
 wanted() { [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]; }
+# Each layer's wall time, and the CPU time the test cluster spent on it (TAP suites run
+# clusters of their own, so only their wall time counts): the second does not depend on how
+# busy the machine is.
 phase_start=$SECONDS
-phase() { echo "   ($1: $((SECONDS - phase_start)) s)"; phase_start=$SECONDS; }
+phase_cpu=$(cs_server_cpu)
+phase() {
+  local cpu; cpu=$(cs_server_cpu)
+  echo "   ($1: $((SECONDS - phase_start)) s, server CPU $(awk -v a="$phase_cpu" -v b="$cpu" 'BEGIN { printf "%.1f", b - a }') s)"
+  phase_start=$SECONDS; phase_cpu=$cpu
+}
 
 echo "== pg_regress and isolation suites"
 # PGTAP_TESTS= and TAP_TESTS= : the pgTAP and TAP suites run below, in their own steps.
@@ -133,4 +143,4 @@ if [ $status -ne 0 ]; then
   KEEP=${KEEP:-1}
   exit 1
 fi
-echo "crimesnap: all suites passed"
+echo "crimesnap: all suites passed in $SECONDS s (test cluster CPU $(cs_server_cpu) s; load average now $(cut -d' ' -f1-3 /proc/loadavg))"

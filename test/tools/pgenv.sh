@@ -80,6 +80,15 @@ cs_cluster_start() {
   return 1
 }
 
+# cs_server_cpu: CPU seconds the test cluster has used so far (the postmaster and every child
+# it has reaped: backends, autovacuum workers), a measure of work that does not depend on how
+# busy the machine is.  Needs cs_cluster_start first.
+cs_server_cpu() {
+  local pid
+  pid=$(head -1 "$CS_WORK/data/postmaster.pid" 2>/dev/null) || { echo 0; return; }
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.1f\n", ($12 + $13 + $14 + $15) / hz }' "/proc/$pid/stat" 2>/dev/null || echo 0
+}
+
 cs_cluster_stop() {
   local work=${1:-${CS_WORK:-}}
   [ -n "$work" ] && [ -f "$work/data/postmaster.pid" ] || return 0
