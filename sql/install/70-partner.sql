@@ -212,10 +212,9 @@ DECLARE
   parts text[];
   part text;
   before text;
-  kept text[] := '{}';
+  kept text[] := '{}'::text[];
   found_street boolean := false;
   street_at integer;
-  i integer;
   -- A house or flat number: 12, 12a, 12 a, 12-14, 12/14, 12a-12c, 3.1.
   num constant text := '[0-9]+[a-z]?(\s*[-/.&]\s*[0-9]+[a-z]?)*';
   -- Numbers written as words, as house numbers sometimes are.
@@ -803,7 +802,7 @@ DECLARE
   n integer;
   geoms geometry[];
   pcs text[];
-  notes text[] := '{}';
+  notes text[] := '{}'::text[];
 BEGIN
   PERFORM crimesnap.check_partner_force(partner_extract.force);
   IF partner_extract.period_start IS NULL OR partner_extract.period_end IS NULL
@@ -843,6 +842,8 @@ BEGIN
            WHERE r.force_id = partner_extract.force AND r.superseded_by_batch IS NULL
              AND r.committed_on BETWEEN partner_extract.period_start AND partner_extract.period_end
              AND r.offence_code <> 'ASB') x;
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_extract (row_no integer, partner_ref text, offence_code text, committed_on date, geom geometry, offence_description text, committed_from_time time, committed_to date, committed_to_time time, address text, postcode text, method_of_entry text, property_stolen text, weapon text, distraction_burglary boolean, drugs_related boolean, alcohol_related boolean, racially_motivated boolean, domestic boolean, withheld text[])';
   SELECT array_agg(e.geom ORDER BY e.row_no), array_agg(e.postcode ORDER BY e.row_no) INTO geoms, pcs
     FROM pg_temp.cs_extract e;
   n := coalesce(pg_catalog.cardinality(geoms), 0);

@@ -3,7 +3,7 @@
 -- implicit cast on assignment, dead code, an unused variable that hides a typo).  The
 -- temporary tables the pipeline creates at run time are declared in the functions with
 -- plpgsql_check's table pragma (PERFORM 'PRAGMA:TABLE: ...').  Trigger functions are
--- checked against the table of their trigger.
+-- checked against the table of their trigger, with its transition tables.
 --
 -- The check is shown to fail: a planted function that reads a column that does not exist,
 -- and one that assigns text to an integer, are each reported.
@@ -21,11 +21,12 @@ LANGUAGE sql AS $$
     FROM pg_proc p
     JOIN pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_language l ON l.oid = p.prolang
-    LEFT JOIN LATERAL (SELECT tg.tgrelid FROM pg_trigger tg WHERE tg.tgfoid = p.oid
-                        ORDER BY tg.tgrelid LIMIT 1) t ON true
+    LEFT JOIN LATERAL (SELECT tg.tgrelid, tg.tgoldtable, tg.tgnewtable FROM pg_trigger tg
+                        WHERE tg.tgfoid = p.oid ORDER BY tg.tgrelid, tg.tgname LIMIT 1) t ON true
    CROSS JOIN LATERAL plpgsql_check_function_tb(p.oid, coalesce(t.tgrelid, 0),
                                                  fatal_errors => false, other_warnings => true,
-                                                 extra_warnings => false, performance_warnings => false) c
+                                                 extra_warnings => false, performance_warnings => false,
+                                                 oldtable => t.tgoldtable, newtable => t.tgnewtable) c
    WHERE n.nspname IN ('crimesnap', 'crimesnap_api') AND l.lanname = 'plpgsql'
      AND c.level IN ('error', 'warning')
 $$;

@@ -1,7 +1,8 @@
 -- harness: plpgsql_check runs over every PL/pgSQL function in make check (issue 10).  The
 -- functions that create temporary tables declare them with plpgsql_check pragmas
--- (PERFORM 'PRAGMA:TABLE: ...', a no-op without plpgsql_check), and build_snap_point_set
--- initialises its notes as jsonb, not text.  Each function is carried whole, as it now
+-- (PERFORM 'PRAGMA:TABLE: ...', a no-op without plpgsql_check); build_snap_point_set,
+-- sanitise_address and partner_extract initialise their variables with the variable's type,
+-- and sanitise_address loses an unused variable.  Each function is carried whole, as it now
 -- stands in sql/install.
 
 CREATE OR REPLACE FUNCTION crimesnap.build_snap_point_set(
@@ -792,5 +793,218 @@ BEGIN
                                         'reference_date', reference_date));
   DROP TABLE pg_temp.cs_live;
   RETURN NEXT;
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION crimesnap.sanitise_address(address text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  pc text := crimesnap.address_postcode(address);
+  rest text := address;
+  parts text[];
+  part text;
+  before text;
+  kept text[] := '{}'::text[];
+  found_street boolean := false;
+  street_at integer;
+  -- A house or flat number: 12, 12a, 12 a, 12-14, 12/14, 12a-12c, 3.1.
+  num constant text := '[0-9]+[a-z]?(\s*[-/.&]\s*[0-9]+[a-z]?)*';
+  -- Numbers written as words, as house numbers sometimes are.
+  numword constant text := '(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred)';
+  -- What names a part of a building rather than a street.
+  unit constant text := '(flat|flats|apartment|apt|unit|units|suite|room|studio|maisonette|bedsit|block|plot|shop|house|no|number|floor|level|annexe|annex|penthouse)';
+  -- Street and locality words: a part holding one is a street, not a house name.
+  streetword constant text := '(street|st|road|rd|lane|ln|avenue|ave|av|close|cl|place|pl|square|sq|gardens|gdns|terrace|terr|way|drive|dr|crescent|cres|grove|gr|hill|row|walk|mews|parade|pde|green|rise|vale|view|yard|passage|alley|broadway|embankment|circus|gate|wharf|quay|parkway|boulevard|esplanade|market|estate|park|court|ct|end|approach|bank|causeway|chase|croft|dale|fields|highway|hollow|lawn|link|mead|meadow|mount|orchard|path|promenade|ride|side|spur|strand|wood|wynd|village|town|city|centre|center|precinct|arcade|bridge|cottages|buildings|mansions)';
+BEGIN
+  rest := pg_catalog.btrim(rest);
+  IF rest = '' THEN
+    RETURN NULL;
+  END IF;
+  IF pc IS NOT NULL THEN
+    rest := pg_catalog.regexp_replace(rest, '[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}[^A-Za-z0-9]*$', '');
+  END IF;
+  parts := pg_catalog.regexp_split_to_array(rest, '\s*[,;()\n]\s*');
+
+  -- The street part: the first part that begins with a house number once the flat or unit is
+  -- taken off, or else the first part that holds a street word.  Parts before it name
+  -- flats, units and buildings: they go.  Parts after it are localities: they stay.
+  FOR i IN 1 .. coalesce(pg_catalog.array_length(parts, 1), 0) LOOP
+    part := pg_catalog.btrim(parts[i]);
+    -- Flats, units, floors and positions at the front: "Flat 3", "Basement Flat", "Rear of".
+    LOOP
+      before := part;
+      part := pg_catalog.regexp_replace(part, '^(the\s+)?(basement|garden\s+(flat|maisonette|apartment))(\s+(flat|maisonette|apartment))?\M\s*', '', 'i');
+      part := pg_catalog.regexp_replace(part, '^(the\s+)?(lower ground|upper ground|ground|first|second|third|fourth|fifth|top|upper|lower|1st|2nd|3rd|[4-9]th)(\s+floor(\s+(flat|maisonette|apartment|room|studio))?|\s+(flat|maisonette|apartment|room|studio))\M\s*', '', 'i');
+      part := pg_catalog.regexp_replace(part, '^' || unit || '\M\.?\s*(' || num || '|[a-z]\M)?\s*[:,]?\s*', '', 'i');
+      part := pg_catalog.regexp_replace(part, '^(rear of|rear|front|r/o|land at|land adjacent to|land adj to|land to the rear of|outside|o/s|opposite|opp|adjacent to|adj to|adj|near|nr|next to|behind|above|below|at)\s+', '', 'i');
+      EXIT WHEN part = before;
+    END LOOP;
+    -- House numbers, as digits or words, at the front.
+    IF part ~* ('^' || num || '(\s|,|$)') OR part ~* ('^' || numword || '([- ]' || numword || ')*\s+\S') THEN
+      part := pg_catalog.regexp_replace(part, '^(' || num || ')(\s+[a-z](?=\s))?\s*,?\s*', '', 'i');
+      part := pg_catalog.regexp_replace(part, '^' || numword || '([- ](and\s+)?' || numword || ')*\s+', '', 'i');
+      IF part <> '' AND street_at IS NULL THEN
+        street_at := i;
+      END IF;
+    END IF;
+    -- Any flat or unit number and any bare number left inside the part.
+    part := pg_catalog.regexp_replace(part, '\m' || unit || '\.?\s*(' || num || '|[a-z])\M', '', 'gi');
+    part := pg_catalog.regexp_replace(part, '(^|\s)' || num || '(?=\s|$)', ' ', 'gi');
+    part := pg_catalog.btrim(pg_catalog.regexp_replace(part, '\s+', ' ', 'g'), ' .-/&');
+    parts[i] := part;
+  END LOOP;
+  IF street_at IS NULL THEN
+    FOR i IN 1 .. coalesce(pg_catalog.array_length(parts, 1), 0) LOOP
+      IF parts[i] ~* ('\m' || streetword || '\M') THEN
+        street_at := i;
+        EXIT;
+      END IF;
+    END LOOP;
+  END IF;
+  IF street_at IS NULL THEN
+    -- No street: keep only what follows the first part, which may be a house name.
+    street_at := CASE WHEN pg_catalog.array_length(parts, 1) > 1 THEN 2 ELSE NULL END;
+  END IF;
+  IF street_at IS NOT NULL THEN
+    FOR i IN street_at .. pg_catalog.array_length(parts, 1) LOOP
+      IF parts[i] <> '' THEN
+        kept := kept || parts[i];
+      END IF;
+    END LOOP;
+  END IF;
+  IF pc IS NOT NULL THEN
+    kept := kept || pc;
+  END IF;
+  RETURN nullif(pg_catalog.array_to_string(kept, ', '), '');
+END
+$fn$;
+
+CREATE OR REPLACE FUNCTION crimesnap.partner_extract(force text, period_start date, period_end date, partner text)
+RETURNS SETOF crimesnap.partner_extract_row
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  a crimesnap.partner_agreement;
+  p crimesnap.partner;
+  f crimesnap.force;
+  k integer := crimesnap.setting('min_postcode_households')::integer;
+  key bytea;
+  log_id integer;
+  n integer;
+  geoms geometry[];
+  pcs text[];
+  notes text[] := '{}'::text[];
+BEGIN
+  PERFORM crimesnap.check_partner_force(partner_extract.force);
+  IF partner_extract.period_start IS NULL OR partner_extract.period_end IS NULL
+     OR partner_extract.period_end < partner_extract.period_start THEN
+    RAISE EXCEPTION 'period % to % is not a period', partner_extract.period_start, partner_extract.period_end
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the first and last committed dates to cover, first <= last.';
+  END IF;
+  SELECT * INTO f FROM crimesnap.force x WHERE x.force_id = partner_extract.force;
+  SELECT * INTO p FROM crimesnap.partner x WHERE x.partner_id = partner_extract.partner;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'partner "%" does not exist', partner_extract.partner
+      USING ERRCODE = 'foreign_key_violation', HINT = 'Add it to crimesnap.partner first.';
+  END IF;
+  SELECT * INTO a FROM crimesnap.partner_agreement x
+   WHERE x.partner_id = partner_extract.partner AND x.force_id = partner_extract.force;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'partner "%" has no data sharing agreement with force "%"', partner_extract.partner, partner_extract.force
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Record the agreement in crimesnap.partner_agreement before supplying any data.';
+  END IF;
+  key := crimesnap.partner_key(partner_extract.partner);
+
+  -- Recorded crime (ASB is an incident, section 3.2.2, and is left out), live records only,
+  -- in committed order and then in partner-reference order, which says nothing.
+  CREATE TEMP TABLE cs_extract ON COMMIT DROP AS
+  SELECT row_number() OVER (ORDER BY x.committed_on, x.partner_ref)::integer AS row_no, x.*
+    FROM (SELECT crimesnap.hmac_sha256_hex(key, r.force_id || '|' || r.crime_ref) AS partner_ref,
+                 r.offence_code, r.committed_on, r.geom,
+                 (SELECT o.description FROM crimesnap.offence_code o
+                   WHERE o.offence_code = r.offence_code AND (o.force_id IS NULL OR o.force_id = r.force_id)
+                   ORDER BY o.force_id NULLS LAST LIMIT 1) AS offence_description,
+                 d.committed_from_time, d.committed_to, d.committed_to_time, d.address, d.postcode,
+                 d.method_of_entry, d.property_stolen, d.weapon, d.distraction_burglary, d.drugs_related,
+                 d.alcohol_related, d.racially_motivated, d.domestic, coalesce(d.withheld, '{}') AS withheld
+            FROM crimesnap.raw_crime r
+            LEFT JOIN crimesnap.raw_crime_detail d ON d.crime_id = r.crime_id
+           WHERE r.force_id = partner_extract.force AND r.superseded_by_batch IS NULL
+             AND r.committed_on BETWEEN partner_extract.period_start AND partner_extract.period_end
+             AND r.offence_code <> 'ASB') x;
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_extract (row_no integer, partner_ref text, offence_code text, committed_on date, geom geometry, offence_description text, committed_from_time time, committed_to date, committed_to_time time, address text, postcode text, method_of_entry text, property_stolen text, weapon text, distraction_burglary boolean, drugs_related boolean, alcohol_related boolean, racially_motivated boolean, domestic boolean, withheld text[])';
+  SELECT array_agg(e.geom ORDER BY e.row_no), array_agg(e.postcode ORDER BY e.row_no) INTO geoms, pcs
+    FROM pg_temp.cs_extract e;
+  n := coalesce(pg_catalog.cardinality(geoms), 0);
+
+  SELECT pg_catalog.array_agg(t.note ORDER BY t.o) INTO notes FROM (
+    SELECT 1 AS o, pg_catalog.format('%s records have no location and no usable postcode: no easting or northing.', c) AS note
+      FROM (SELECT pg_catalog.count(*) AS c FROM pg_temp.cs_extract e
+             WHERE e.geom IS NULL AND NOT EXISTS (SELECT FROM crimesnap.postcode_households h
+                                                   WHERE h.postcode_key = crimesnap.postcode_key(e.postcode))) z WHERE c > 0
+    UNION ALL
+    SELECT 2, pg_catalog.format('%s values were left out: %s.', pg_catalog.count(*),
+                                pg_catalog.string_agg(DISTINCT w, '; '))
+      FROM pg_temp.cs_extract e, unnest(e.withheld) w HAVING pg_catalog.count(*) > 0) t;
+
+  INSERT INTO crimesnap.partner_extract_log AS l
+    (partner_id, force_id, period_start, period_end, supplying_agency, supplier_name, supplier_contact,
+     dataset_name, file_format, records, date_supplied, datafields, caveats, dsa_reference, min_postcode_households)
+  VALUES (p.partner_id, f.force_id, partner_extract.period_start, partner_extract.period_end, f.name,
+          a.supplier_name, a.supplier_contact,
+          'Police recorded crime, offences (depersonalised), CSP information-sharing guidance section 3.2.1',
+          'CSV, one row per offence, with this metadata', n, CURRENT_DATE,
+          (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('field', v.field, 'explanation', v.explanation) ORDER BY v.o)
+             FROM (VALUES
+               (1, 'partner_ref', 'Partner reference in place of the crime reference number: the same for one offence in every extract to this partner, so the offence, offender and victim files link; it cannot be turned back into the reference number.'),
+               (2, 'offence_code', 'Home Office offence classification code (or the force''s own code where it has no Home Office code).'),
+               (3, 'offence_description', 'What the offence code covers.'),
+               (4, 'committed_from', 'Committed from date.'),
+               (5, 'committed_from_time', 'Committed from time, where recorded.'),
+               (6, 'committed_to', 'Committed to date, where recorded.'),
+               (7, 'committed_to_time', 'Committed to time, where recorded.'),
+               (8, 'address', 'Address or location of the offence without house number, house name or flat; its postcode is the one the record was moved to.'),
+               (9, 'postcode', 'Postcode whose centroid the record was moved to.'),
+               (10, 'easting', 'British National Grid easting of that postcode centroid, or of the public place (park, car park) the offence happened in.'),
+               (11, 'northing', 'British National Grid northing, likewise.'),
+               (12, 'location_rule', '"own postcode", "nearest postcode with enough households" or "public place".'),
+               (13, 'method_of_entry', 'Method of entry, where recorded and free of personal data.'),
+               (14, 'property_stolen', 'Property stolen, likewise.'),
+               (15, 'weapon', 'Weapon or part of body used, likewise.'),
+               (16, 'distraction_burglary', 'Marker: distraction burglary (true, false or empty).'),
+               (17, 'drugs_related', 'Marker: drugs-related incident.'),
+               (18, 'alcohol_related', 'Marker: alcohol-related incident.'),
+               (19, 'racially_motivated', 'Marker: racially motivated incident.'),
+               (20, 'domestic', 'Marker: domestic incident.')) AS v(o, field, explanation)),
+          pg_catalog.concat_ws(' ',
+            pg_catalog.format('Coordinates are postcode centroids (CSP guidance, Appendix 1): a record is moved to the centroid of its postcode when that postcode has at least %s households, otherwise to the nearest postcode centroid that has; records in a public place''s area keep the place''s point.', k),
+            'Addresses are sanitised by rule and may keep a house name written without commas; report any to the supplier.',
+            'Anti-social behaviour incidents are not included.',
+            'Depersonalised data remain restricted: intelligence products made from them must be marked RESTRICTED and used under the data sharing agreement.',
+            pg_catalog.array_to_string(notes, ' '),
+            a.caveats),
+          a.dsa_reference, k)
+  RETURNING l.extract_id INTO log_id;
+
+  INSERT INTO crimesnap.partner_extract_row
+  SELECT log_id, e.row_no, e.partner_ref, e.offence_code, e.offence_description, e.committed_on,
+         e.committed_from_time, e.committed_to, e.committed_to_time,
+         CASE WHEN e.address IS NOT NULL THEN crimesnap.replace_postcode(crimesnap.sanitise_address(e.address), pp.postcode) END,
+         pp.postcode, ST_X(pp.geom), ST_Y(pp.geom), pp.rule,
+         e.method_of_entry, e.property_stolen, e.weapon, e.distraction_burglary, e.drugs_related,
+         e.alcohol_related, e.racially_motivated, e.domestic
+    FROM pg_temp.cs_extract e
+    LEFT JOIN crimesnap.postcode_points(coalesce(geoms, '{}'), coalesce(pcs, '{}')) pp ON pp.ord = e.row_no
+   ORDER BY e.row_no;
+  DROP TABLE pg_temp.cs_extract;
+
+  RETURN QUERY SELECT r.* FROM crimesnap.partner_extract_row r WHERE r.extract_id = log_id ORDER BY r.row_no;
 END
 $fn$;
