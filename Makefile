@@ -82,7 +82,8 @@ ISOLATION = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec))
 ISOLATION_OPTS = --inputdir=test --load-extension=postgis --load-extension=$(EXTENSION)
 # TAP suites (PostgreSQL::Test::Cluster, from postgresql-server-dev-15; needs
 # libipc-run-perl): test/t/NAME.pl start clusters of their own, for example a primary and a
-# hot standby.  make installcheck runs them with the binaries of the pg_config given.
+# hot standby.  make installcheck runs them with the binaries of the pg_config given (as a
+# user other than root, as initdb requires); TAP_TESTS= leaves them out.
 TAP_TESTS = 1
 PROVE_TESTS ?= $(sort $(wildcard test/t/*.pl))
 
