@@ -23,11 +23,13 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/memutils.h"
 
 #include "crimesnap.h"
 
 PG_FUNCTION_INFO_V1(crimesnap_nearest_site);
+PG_FUNCTION_INFO_V1(crimesnap_postcode_key);
 
 /* Each element must be a finite point, or NULL; empty points count as NULL. */
 static void
@@ -187,4 +189,32 @@ crimesnap_nearest_site(PG_FUNCTION_ARGS)
 	}
 	MemoryContextDelete(work);
 	PG_RETURN_ARRAYTYPE_P(result);
+}
+
+/*
+ * postcode_key(postcode text) returns text: the postcode's ASCII letters and digits, upper
+ * case ("w1t 4ab" and "W1T4AB" give "W1T4AB"), or NULL when none is left.  In C because
+ * every join between records, addresses and postcodes goes through it.
+ */
+Datum
+crimesnap_postcode_key(PG_FUNCTION_ARGS)
+{
+	text	   *in = PG_GETARG_TEXT_PP(0);
+	const char *s = VARDATA_ANY(in);
+	int			len = VARSIZE_ANY_EXHDR(in);
+	char	   *out = palloc(len + 1);
+	int			n = 0;
+
+	for (int i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (c >= 'a' && c <= 'z')
+			out[n++] = c - 'a' + 'A';
+		else if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			out[n++] = c;
+	}
+	if (n == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out, n));
 }

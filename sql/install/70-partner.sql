@@ -35,9 +35,8 @@ $roles$;
 
 CREATE FUNCTION crimesnap.postcode_key(postcode text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path FROM CURRENT
-RETURN nullif(pg_catalog.upper(pg_catalog.regexp_replace(postcode, '[^A-Za-z0-9]', '', 'g')), '');
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'crimesnap_postcode_key';
 COMMENT ON FUNCTION crimesnap.postcode_key(text) IS
   'Matching key for a postcode: upper case, letters and digits only ("w1t 4ab" = "W1T4AB"). NULL when nothing is left.';
 
@@ -151,9 +150,11 @@ BEGIN
   -- postcode.  A record without a location is looked for from its postcode's centroid.
   SELECT array_agg(x.own_key ORDER BY x.i), array_agg(coalesce(x.g, own.geom) ORDER BY x.i)
     INTO own_keys, search_at
-    FROM (SELECT u.i, u.g, coalesce(crimesnap.postcode_key(u.pc), a_keys[u.ai]) AS own_key
+    FROM (SELECT u.i, u.g, coalesce(crimesnap.postcode_key(u.pc), ak.key) AS own_key
             FROM unnest(locations, postcodes, crimesnap.nearest_site(locations, coalesce(a_geoms, '{}')))
-                 WITH ORDINALITY u(g, pc, ai, i)) x
+                 WITH ORDINALITY u(g, pc, ai, i)
+            -- joined, not subscripted: a subscript walks a text array from its start
+            LEFT JOIN unnest(a_keys) WITH ORDINALITY ak(key, n) ON ak.n = u.ai) x
     LEFT JOIN crimesnap.postcode own ON crimesnap.postcode_key(own.postcode) = x.own_key;
 
   RETURN QUERY
@@ -163,8 +164,8 @@ BEGIN
            WITH ORDINALITY u(g, own_key, ei, i)
   )
   SELECT q.i,
-         CASE WHEN pl.geom IS NOT NULL THEN NULL WHEN own.postcode IS NOT NULL THEN own.postcode ELSE e_codes[q.ei] END,
-         CASE WHEN pl.geom IS NOT NULL THEN pl.geom WHEN own.postcode IS NOT NULL THEN own.geom ELSE e_geoms[q.ei] END,
+         CASE WHEN pl.geom IS NOT NULL THEN NULL WHEN own.postcode IS NOT NULL THEN own.postcode ELSE e.code END,
+         CASE WHEN pl.geom IS NOT NULL THEN pl.geom WHEN own.postcode IS NOT NULL THEN own.geom ELSE e.geom END,
          CASE WHEN pl.geom IS NOT NULL THEN 'public place'
               WHEN own.postcode IS NOT NULL THEN 'own postcode'
               WHEN q.ei IS NOT NULL THEN 'nearest postcode with enough households' END
@@ -173,6 +174,7 @@ BEGIN
                         WHERE q.g IS NOT NULL AND p.area IS NOT NULL AND ST_Intersects(p.area, q.g)
                         ORDER BY p.place_id LIMIT 1) pl ON true
     LEFT JOIN crimesnap.postcode_households own ON own.postcode_key = q.own_key AND own.households >= k
+    LEFT JOIN unnest(e_codes, e_geoms) WITH ORDINALITY e(code, geom, n) ON e.n = q.ei
    ORDER BY q.i;
 END
 $fn$;
