@@ -255,8 +255,8 @@ COMMENT ON COLUMN crimesnap.crime_upload.committed_on IS 'Date committed, ISO 86
 COMMENT ON COLUMN crimesnap.crime_upload.easting IS 'British National Grid easting in metres; empty with northing for no location.';
 COMMENT ON COLUMN crimesnap.crime_upload.northing IS 'British National Grid northing in metres; empty with easting for no location.';
 COMMENT ON COLUMN crimesnap.crime_upload.neighbourhood IS 'neighbourhood_id, optional; found from the location when there is one.';
-COMMENT ON COLUMN crimesnap.crime_upload.outcome IS 'Last outcome category, published as is.';
-COMMENT ON COLUMN crimesnap.crime_upload.context IS 'Free-text context, published as is once it passes crimesnap.screen_context().';
+COMMENT ON COLUMN crimesnap.crime_upload.outcome IS 'Latest outcome: a police.uk outcome category (name or code) or the force''s own code or text mapped in crimesnap.outcome_code. Published only as a police.uk category.';
+COMMENT ON COLUMN crimesnap.crime_upload.context IS 'Free-text context. Published only once the force approved that exact text (crimesnap.context_review), and only if the force publishes context.';
 COMMENT ON COLUMN crimesnap.crime_upload.loaded_by IS 'Who loaded the row.';
 COMMENT ON COLUMN crimesnap.crime_upload.loaded_at IS 'When the row was loaded.';
 
@@ -330,8 +330,8 @@ COMMENT ON COLUMN crimesnap.raw_crime.offence_code IS 'Offence code as uploaded,
 COMMENT ON COLUMN crimesnap.raw_crime.committed_on IS 'Date committed.';
 COMMENT ON COLUMN crimesnap.raw_crime.geom IS 'Exact location, EPSG:27700; NULL when the force gave none.';
 COMMENT ON COLUMN crimesnap.raw_crime.neighbourhood_id IS 'Neighbourhood found from the location, or as uploaded when there is no location.';
-COMMENT ON COLUMN crimesnap.raw_crime.outcome IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap.raw_crime.context IS 'Context that passed screening.';
+COMMENT ON COLUMN crimesnap.raw_crime.outcome IS 'Outcome as uploaded with this version of the record; crimesnap.outcome_history holds what is published.';
+COMMENT ON COLUMN crimesnap.raw_crime.context IS 'Context as uploaded (trimmed). Published only as an approved crimesnap.context_text.';
 COMMENT ON COLUMN crimesnap.raw_crime.superseded_by_batch IS 'Set when a later batch resubmitted the same reference: the later row is the live one.';
 
 CREATE TABLE crimesnap.reject_reason (
@@ -353,8 +353,8 @@ INSERT INTO crimesnap.reject_reason VALUES
   ('impossible_coordinates', 'the coordinates are missing or impossible: only one of easting and northing is given, or they are not numbers inside British National Grid', 'Give both in metres, or leave both empty for a crime with no location.'),
   ('outside_force_area', 'the location is outside every neighbourhood of the force', 'Check the coordinates, or the force column.'),
   ('unknown_neighbourhood', 'the neighbourhood is not one of this force''s neighbourhoods', 'Use a neighbourhood_id from crimesnap.neighbourhood, or leave it empty.'),
-  ('personal_data_in_context', 'the context looks like it holds personal data', 'Remove postcodes, house numbers with street names, phone numbers, email addresses and vehicle registrations from the context.'),
-  ('personal_data_in_outcome', 'the outcome looks like it holds personal data', 'Give the outcome as a police.uk outcome category, with nothing personal in it.');
+  ('personal_data_in_context', 'the context looked like it held personal data (crimesnap 0.1.0; since 0.2.0 such a row loads and its context waits for review)', 'Remove postcodes, house numbers with street names, phone numbers, email addresses and vehicle registrations from the context.'),
+  ('personal_data_in_outcome', 'the outcome looked like it held personal data (crimesnap 0.1.0; since 0.2.0 an outcome is published only as a police.uk outcome category)', 'Give the outcome as a police.uk outcome category, or map the force''s own outcome in crimesnap.outcome_code.');
 
 CREATE TABLE crimesnap.reject (
   reject_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -410,7 +410,7 @@ RETURNS text
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'crimesnap_screen_context';
 COMMENT ON FUNCTION crimesnap.screen_context(text) IS
-  'The kind of personal data a free text seems to hold (email address, postcode, phone number, vehicle registration, house number and street), or NULL. Context is published as-is, so this is the safeguard; see docs/loading.md for what it catches and what it lets through.';
+  'The kind of personal data a free text seems to hold (see docs/loading.md for the kinds, what it catches and its measured recall), or NULL. It helps the force''s reviewer: a flagged context needs an override reason to be approved.';
 
 -- ---- registering a batch ----
 
@@ -499,9 +499,7 @@ BEGIN
               WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
                AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
                AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
-              ELSE 'bad' END AS loc_state,
-         crimesnap.screen_context(c.context) AS context_finding,
-         crimesnap.screen_context(c.outcome) AS outcome_finding
+              ELSE 'bad' END AS loc_state
     FROM claimed c;
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
   PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
@@ -525,8 +523,6 @@ BEGIN
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
                                  WHERE n.neighbourhood_id = btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
-           WHEN u.context_finding IS NOT NULL THEN 'personal_data_in_context'
-           WHEN u.outcome_finding IS NOT NULL THEN 'personal_data_in_outcome'
          END AS reason_code
     FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
@@ -563,6 +559,13 @@ BEGIN
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
 
+  -- Free text is never published as written: the outcome goes into the record's outcome
+  -- history as a police.uk category, and a context text waits for the force's review.
+  PERFORM crimesnap.record_outcomes(b.batch_id,
+            (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
+            (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
+  PERFORM crimesnap.note_contexts(b.batch_id);
+
   -- The reason quotes the offending value, except for personal data, where it names only
   -- the kind found, so that lists of reasons can be shared without the data itself.
   INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
@@ -580,8 +583,6 @@ BEGIN
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
                                                            btrim(c.easting), btrim(c.northing), register_batch.force)
            WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
-           WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', c.context_finding)
-           WHEN 'personal_data_in_outcome' THEN pg_catalog.format(' (%s)', c.outcome_finding)
            ELSE '' END,
          pg_catalog.jsonb_build_object(
            'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,

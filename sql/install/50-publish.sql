@@ -139,7 +139,7 @@ CREATE TABLE crimesnap.published_crime (
   snap_version       integer NOT NULL,
   point_id           bigint,
   neighbourhood_id   text,
-  outcome            text,
+  outcome            text REFERENCES crimesnap.outcome_category,
   context            text,
   no_location_reason text,
   FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE,
@@ -160,8 +160,8 @@ COMMENT ON COLUMN crimesnap.published_crime.category IS 'Category slug under the
 COMMENT ON COLUMN crimesnap.published_crime.snap_version IS 'Snap point set version the row was snapped with.';
 COMMENT ON COLUMN crimesnap.published_crime.point_id IS 'Snap point; NULL for a crime published without a location.';
 COMMENT ON COLUMN crimesnap.published_crime.neighbourhood_id IS 'Neighbourhood of the record (of the snap point when mapped).';
-COMMENT ON COLUMN crimesnap.published_crime.outcome IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap.published_crime.context IS 'Context, screened at load.';
+COMMENT ON COLUMN crimesnap.published_crime.outcome IS 'Last outcome: a police.uk outcome category (slug), the record''s outcome as of the newest month its force has published; NULL for none.';
+COMMENT ON COLUMN crimesnap.published_crime.context IS 'Context: a text of crimesnap.context_text the force approved, while it publishes context; NULL otherwise.';
 COMMENT ON COLUMN crimesnap.published_crime.no_location_reason IS 'Why a record has no location: none supplied, or no snap point near enough.';
 
 CREATE TABLE crimesnap.trend (
@@ -437,13 +437,55 @@ BEGIN
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
      AND r.neighbourhood_id IS DISTINCT FROM p.neighbourhood_id;
 
-  -- Context is published as-is: it must still pass the screen.
+  -- Free text: an outcome is one of police.uk's categories, the one the record's outcome
+  -- history says; a context is a text the force approved, while it publishes context.
   RETURN QUERY
-  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
-         pg_catalog.format('the context holds a %s', crimesnap.screen_context(c.context))
+  SELECT c.force_id, c.month, 'outcome outside the vocabulary'::text, c.id,
+         pg_catalog.format('published outcome "%s" is not a police.uk outcome category', c.outcome)
     FROM crimesnap.published_crime c
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
-     AND (crimesnap.screen_context(c.context) IS NOT NULL OR crimesnap.screen_context(c.outcome) IS NOT NULL);
+     AND c.outcome IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.outcome_category o WHERE o.slug = c.outcome);
+  RETURN QUERY
+  SELECT x.force, pg_catalog.to_date(x.month, 'YYYY-MM'), 'outcome outside the vocabulary'::text, x.id,
+         pg_catalog.format('outcome_status "%s" is not a police.uk outcome category name', x.outcome_status)
+    FROM (SELECT s.force, s.month, s.id, s.outcome_status FROM crimesnap.published_street_crime s
+          UNION ALL
+          SELECT n.force, n.month, n.id, n.outcome_status FROM crimesnap.published_no_location_crime n) x
+   WHERE (f IS NULL OR x.force = f) AND (m IS NULL OR x.month = pg_catalog.to_char(m, 'YYYY-MM'))
+     AND x.outcome_status IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.outcome_category o WHERE o.name = x.outcome_status);
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'outcome not the recorded one'::text, c.id,
+         pg_catalog.format('published outcome %s, but the outcome history says %s',
+                           coalesce(c.outcome, 'none'), coalesce(h.slug, 'none'))
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    CROSS JOIN LATERAL (SELECT crimesnap.outcome_as_of(r.force_id, r.crime_ref, crimesnap.outcome_horizon(r.force_id)) AS slug) h
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND c.outcome IS DISTINCT FROM h.slug;
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'unapproved context published'::text, c.id,
+         CASE WHEN NOT coalesce(p.publish, false) THEN 'the force does not publish context'
+              WHEN t.context_id IS NULL THEN 'the text was never approved by the force'
+              ELSE pg_catalog.format('context text %s is %s', t.context_id, t.status) END
+    FROM crimesnap.published_crime c
+    LEFT JOIN crimesnap.context_policy p ON p.force_id = c.force_id
+    LEFT JOIN crimesnap.context_text t ON t.force_id = c.force_id AND t.text = c.context
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND c.context IS NOT NULL
+     AND (NOT coalesce(p.publish, false) OR t.status IS DISTINCT FROM 'approved');
+  -- A published context the screen flags needs an approval that overrode the finding (a
+  -- text approved before the screen learned to flag it must be reviewed again).
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
+         pg_catalog.format('the context holds a %s and its approval did not override that', crimesnap.screen_context(c.context))
+    FROM crimesnap.published_crime c
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND crimesnap.screen_context(c.context) IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.context_text t
+                      WHERE t.force_id = c.force_id AND t.text = c.context
+                        AND t.status = 'approved' AND t.override_reason IS NOT NULL);
 
   -- Persistent ids: the keyed hash of the record's own force and reference, none for ASB.
   RETURN QUERY
@@ -545,7 +587,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
-  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, screened context, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
+  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
 
 -- ---- publishing ----
 
@@ -570,6 +612,7 @@ DECLARE
   n_withheld integer;
   bad text;
   problem record;
+  horizon date;
 BEGIN
   IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
     RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -649,6 +692,8 @@ BEGIN
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
   PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime)';
   ANALYZE pg_temp.cs_live;
+  -- Outcomes that took effect up to the newest month published are public.
+  horizon := crimesnap.outcome_horizon(publish_month.force);
   SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
@@ -665,7 +710,7 @@ BEGIN
          CASE WHEN cat.police_uk_slug = 'anti-social-behaviour' THEN NULL ELSE l.persistent_id END,
          cat.slug, v, s.point_id,
          coalesce(sp.neighbourhood_id, l.neighbourhood_id),
-         l.outcome, l.context,
+         crimesnap.outcome_as_of(l.force_id, l.crime_ref, horizon), ctx.text,
          CASE WHEN l.geom IS NULL THEN 'no location supplied'
               WHEN s.point_id IS NULL THEN pg_catalog.format('no snap point within %s m in its neighbourhood',
                                                   crimesnap.setting('max_snap_distance'))
@@ -673,6 +718,12 @@ BEGIN
     FROM pg_temp.cs_live l
     LEFT JOIN crimesnap.snap_many(coalesce(ids, '{}'), coalesce(geoms, '{}'), coalesce(nbs, '{}')) s ON s.id = l.crime_id
     LEFT JOIN crimesnap.snap_point sp ON sp.version = v AND sp.point_id = s.point_id
+    -- Context only as a text the force approved, and only while it publishes context.
+    LEFT JOIN LATERAL (
+      SELECT t.text FROM crimesnap.context_text t
+        JOIN crimesnap.context_policy cp ON cp.force_id = t.force_id AND cp.publish
+       WHERE t.force_id = l.force_id AND t.status = 'approved'
+         AND t.text = crimesnap.normalise_context(l.context)) ctx ON true
     CROSS JOIN LATERAL (
       SELECT f.police_uk_slug, f.slug
         FROM crimesnap.offence_code o
@@ -696,6 +747,9 @@ BEGIN
             DETAIL = problem.why || '.',
             HINT = 'Correct the street or place in the input tables and rebuild the snap points, or add the class to crimesnap.place_class. Nothing was published.';
   END IF;
+
+  -- Records of the force's other months on the map show their outcome as of this month too.
+  PERFORM crimesnap.refresh_published_outcomes(publish_month.force);
 
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld

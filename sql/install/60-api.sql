@@ -29,7 +29,7 @@ SELECT c.id,
        p.longitude,
        p.lsoa_code,
        p.lsoa_name,
-       c.outcome AS outcome_status,
+       oc.name AS outcome_status,
        c.context,
        p.geom,
        ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326)::geometry(Point, 4326) AS geom_wgs84
@@ -38,6 +38,7 @@ SELECT c.id,
   JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
   JOIN crimesnap.force f ON f.force_id = c.force_id
   JOIN crimesnap.category cat ON cat.scheme = pub.category_scheme AND cat.slug = c.category
+  LEFT JOIN crimesnap.outcome_category oc ON oc.slug = c.outcome
  WHERE pub.status = 'street-level';
 COMMENT ON VIEW crimesnap.published_street_crime IS
   'Internal: the street-level crimes and ASB on the map, at their snap points. crimesnap_api.street_crime shows it to the web; SECURITY DEFINER API functions search it.';
@@ -55,8 +56,8 @@ COMMENT ON COLUMN crimesnap.published_street_crime.latitude IS 'WGS84 latitude o
 COMMENT ON COLUMN crimesnap.published_street_crime.longitude IS 'WGS84 longitude of the snap point.';
 COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_code IS 'LSOA of the snap point.';
 COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_name IS 'Name of that LSOA.';
-COMMENT ON COLUMN crimesnap.published_street_crime.outcome_status IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap.published_street_crime.context IS 'Context supplied by the force, screened at load.';
+COMMENT ON COLUMN crimesnap.published_street_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category.';
+COMMENT ON COLUMN crimesnap.published_street_crime.context IS 'Context the force approved for publication, or NULL.';
 COMMENT ON COLUMN crimesnap.published_street_crime.geom IS 'The snap point, EPSG:27700.';
 COMMENT ON COLUMN crimesnap.published_street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326).';
 
@@ -68,12 +69,13 @@ SELECT c.id,
        cat.name AS category_name,
        c.force_id AS force,
        f.name AS force_name,
-       c.outcome AS outcome_status,
+       oc.name AS outcome_status,
        c.context
   FROM crimesnap.published_crime c
   JOIN crimesnap.publication pub ON pub.force_id = c.force_id AND pub.month = c.month
   JOIN crimesnap.force f ON f.force_id = c.force_id
   JOIN crimesnap.category cat ON cat.scheme = pub.category_scheme AND cat.slug = c.category
+  LEFT JOIN crimesnap.outcome_category oc ON oc.slug = c.outcome
  WHERE pub.status = 'street-level' AND c.point_id IS NULL;
 COMMENT ON VIEW crimesnap.published_no_location_crime IS
   'Internal: the crimes and ASB of the months on the map published without a location.';
@@ -84,8 +86,8 @@ COMMENT ON COLUMN crimesnap.published_no_location_crime.category IS 'Category sl
 COMMENT ON COLUMN crimesnap.published_no_location_crime.category_name IS 'Category name.';
 COMMENT ON COLUMN crimesnap.published_no_location_crime.force IS 'force_id.';
 COMMENT ON COLUMN crimesnap.published_no_location_crime.force_name IS 'Force name.';
-COMMENT ON COLUMN crimesnap.published_no_location_crime.outcome_status IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap.published_no_location_crime.context IS 'Context supplied by the force.';
+COMMENT ON COLUMN crimesnap.published_no_location_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category.';
+COMMENT ON COLUMN crimesnap.published_no_location_crime.context IS 'Context the force approved for publication, or NULL.';
 
 -- ---- the views ----
 
@@ -107,8 +109,8 @@ COMMENT ON COLUMN crimesnap_api.street_crime.latitude IS 'WGS84 latitude of the 
 COMMENT ON COLUMN crimesnap_api.street_crime.longitude IS 'WGS84 longitude of the snap point.';
 COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_code IS 'LSOA the snap point lies in.';
 COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_name IS 'Name of that LSOA.';
-COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context supplied by the force.';
+COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category (crimesnap_api.outcome_category), never the force''s own words.';
+COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context the force approved for publication, or NULL.';
 COMMENT ON COLUMN crimesnap_api.street_crime.geom IS 'The snap point, EPSG:27700.';
 COMMENT ON COLUMN crimesnap_api.street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
 
@@ -123,8 +125,8 @@ COMMENT ON COLUMN crimesnap_api.no_location_crime.category IS 'Category slug.';
 COMMENT ON COLUMN crimesnap_api.no_location_crime.category_name IS 'Category name.';
 COMMENT ON COLUMN crimesnap_api.no_location_crime.force IS 'force_id.';
 COMMENT ON COLUMN crimesnap_api.no_location_crime.force_name IS 'Name of the force.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.outcome_status IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.context IS 'Context supplied by the force.';
+COMMENT ON COLUMN crimesnap_api.no_location_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category (crimesnap_api.outcome_category), never the force''s own words.';
+COMMENT ON COLUMN crimesnap_api.no_location_crime.context IS 'Context the force approved for publication, or NULL.';
 
 CREATE VIEW crimesnap_api.category AS
 SELECT c.scheme, c.slug, c.name FROM crimesnap.category c;

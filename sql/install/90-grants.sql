@@ -65,3 +65,19 @@ GRANT EXECUTE ON FUNCTION crimesnap.build_snap_points(text, integer, text, boole
                           crimesnap.reinstate(bigint, text),
                           crimesnap.screen_context(text)
   TO crimesnap_publisher;
+
+-- Free text (section 45): the vocabulary is public reference data; a force's DBA maps its
+-- outcomes; its data controllers review its context texts.
+GRANT SELECT ON crimesnap.outcome_category TO crimesnap_analyst, crimesnap_loader;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.outcome_code TO crimesnap_loader;
+GRANT SELECT ON crimesnap.unmapped_outcome TO crimesnap_loader;
+GRANT EXECUTE ON FUNCTION crimesnap.outcome_key(text),
+                          crimesnap.map_outcome(text, text),
+                          crimesnap.normalise_context(text),
+                          crimesnap.remap_outcomes(text)
+  TO crimesnap_loader, crimesnap_publisher;
+GRANT EXECUTE ON FUNCTION crimesnap.set_context_publication(text, boolean, text),
+                          crimesnap.approve_context(bigint, text, text),
+                          crimesnap.reject_context(bigint, text),
+                          crimesnap.revoke_context(bigint, text)
+  TO crimesnap_publisher;

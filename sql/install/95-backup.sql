@@ -24,7 +24,8 @@ DO $seeded$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['highway_class', 'category', 'category_fold', 'offence_code', 'place_class', 'reject_reason']
+  FOREACH t IN ARRAY ARRAY['highway_class', 'category', 'category_fold', 'offence_code', 'place_class', 'reject_reason',
+                           'outcome_category', 'outcome_code']
   LOOP
     EXECUTE pg_catalog.format('ALTER TABLE crimesnap.%I ADD COLUMN seeded boolean NOT NULL DEFAULT false', t);
     EXECUTE pg_catalog.format('UPDATE crimesnap.%I SET seeded = true', t);

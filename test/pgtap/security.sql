@@ -1,7 +1,7 @@
 -- The role matrix of docs/security.md, cell by cell.  Relations and functions are found
 -- from the catalog, so objects added later are held to the same rules.
 BEGIN;
-SELECT plan(34);
+SELECT plan(35);
 SET client_min_messages = warning;
 
 -- Every privilege a role holds on an extension relation, as (role, relation, privilege).
@@ -68,7 +68,7 @@ SELECT is((SELECT array_agg(rel ORDER BY rel) FROM rel_privs
             WHERE role = 'crimesnap_analyst' AND rel LIKE 'crimesnap.%'),
           ARRAY['crimesnap.category', 'crimesnap.category_fold', 'crimesnap.force',
                 'crimesnap.force_snap_point_result', 'crimesnap.lsoa', 'crimesnap.neighbourhood',
-                'crimesnap.offence_code', 'crimesnap.place_class', 'crimesnap.publication',
+                'crimesnap.offence_code', 'crimesnap.outcome_category', 'crimesnap.place_class', 'crimesnap.publication',
                 'crimesnap.snap_point', 'crimesnap.snap_point_catchment', 'crimesnap.snap_point_change',
                 'crimesnap.snap_point_set', 'crimesnap.trend'],
           'analyst: reads exactly the published, aggregate and reference tables of schema crimesnap');
@@ -78,13 +78,14 @@ SELECT is((SELECT array_agg(DISTINCT rel ORDER BY rel) FROM rel_privs
             WHERE role = 'crimesnap_loader' AND priv IN ('INSERT', 'UPDATE', 'DELETE')),
           ARRAY['crimesnap.address', 'crimesnap.crime_upload', 'crimesnap.force', 'crimesnap.force_snap_point',
                 'crimesnap.highway_class',
-                'crimesnap.lsoa', 'crimesnap.neighbourhood', 'crimesnap.offence_code',
+                'crimesnap.lsoa', 'crimesnap.neighbourhood', 'crimesnap.offence_code', 'crimesnap.outcome_code',
                 'crimesnap.postcode', 'crimesnap.public_place', 'crimesnap.street'],
           'loader: writes exactly the input tables and the upload');
 SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_loader'
               AND rel IN ('crimesnap.raw_crime', 'crimesnap.published_crime', 'crimesnap.secret',
-                          'crimesnap.withdrawal', 'crimesnap.audit_log')), 0::bigint,
-          'loader: no access to raw records, published rows, the key, withdrawals or the audit log');
+                          'crimesnap.withdrawal', 'crimesnap.audit_log', 'crimesnap.outcome_history',
+                          'crimesnap.context_text', 'crimesnap.context_review', 'crimesnap.context_decision')), 0::bigint,
+          'loader: no access to raw records, published rows, the key, withdrawals, the audit log, outcome history or context texts');
 SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_loader' AND priv IN ('TRUNCATE', 'TRIGGER', 'REFERENCES')),
           0::bigint, 'loader: no TRUNCATE, TRIGGER or REFERENCES');
 SELECT ok((SELECT bool_and(has_function_privilege('crimesnap_loader', f, 'EXECUTE'))
@@ -112,8 +113,16 @@ SELECT ok((SELECT bool_and(has_function_privilege('crimesnap_publisher', f, 'EXE
                                'crimesnap.roll_off(date)',
                                'crimesnap.withdraw(text,text)',
                                'crimesnap.withdraw_force(text,text,date)',
-                               'crimesnap.reinstate(bigint,text)']::regprocedure[]) f),
-          'publisher: builds, audits, publishes, rolls off, withdraws and reinstates');
+                               'crimesnap.reinstate(bigint,text)',
+                               'crimesnap.set_context_publication(text,boolean,text)',
+                               'crimesnap.approve_context(bigint,text,text)',
+                               'crimesnap.reject_context(bigint,text)',
+                               'crimesnap.revoke_context(bigint,text)']::regprocedure[]) f),
+          'publisher: builds, audits, publishes, rolls off, withdraws, reinstates and reviews context');
+SELECT is((SELECT array_agg(DISTINCT role ORDER BY role) FROM fn_privs
+            WHERE fn IN ('crimesnap.set_context_publication(text,boolean,text)', 'crimesnap.approve_context(bigint,text,text)',
+                         'crimesnap.reject_context(bigint,text)', 'crimesnap.revoke_context(bigint,text)')),
+          ARRAY['crimesnap_publisher'], 'only publishers decide on context');
 
 -- ---- the key ----
 SELECT is((SELECT count(*) FROM rel_privs WHERE rel = 'crimesnap.secret'), 0::bigint,

@@ -56,7 +56,8 @@ INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on
 SELECT force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context
   FROM town.upload WHERE month = '2026-09-01' AND force = 'northshire' ORDER BY crime_ref;
 -- ...plus rows the town does not have: no reference, a bad date, an unknown force, an
--- unknown neighbourhood, an email in the context, a postcode in the outcome, the force's
+-- unknown neighbourhood, an email in the context and a postcode in the outcome (both load now:
+-- free text never rejects a row), the force's
 -- own code, NaN, and a reference given twice.
 INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context) VALUES
   ('northshire', '  ',       '49',    '2026-09-10', '450700', '201500', NULL, NULL, NULL),

@@ -1,0 +1,45 @@
+-- Section 67: outcomes in the web contract.  Tests: test/pgtap/outcomes.sql.
+-- Reference: docs/api.md.
+--
+-- police.uk's outcomes-for-crime lists a crime's outcomes, each with the month it took
+-- effect.  A record's outcome history is public for the records on the map, up to the
+-- newest month its force has published: a later outcome waits for its month.
+
+CREATE VIEW crimesnap_api.outcome_category AS
+SELECT o.slug AS code, o.name FROM crimesnap.outcome_category o;
+COMMENT ON VIEW crimesnap_api.outcome_category IS 'police.uk''s outcome categories: every outcome published is one of these.';
+COMMENT ON COLUMN crimesnap_api.outcome_category.code IS 'Code as police.uk''s JSON gives it, for example under-investigation.';
+COMMENT ON COLUMN crimesnap_api.outcome_category.name IS 'Name as police.uk''s CSVs give it, for example Under investigation.';
+
+CREATE VIEW crimesnap.published_outcome AS
+SELECT c.id, c.persistent_id, c.force_id AS force, pg_catalog.to_char(h.month, 'YYYY-MM') AS date,
+       h.slug AS code, o.name
+  FROM crimesnap.published_crime c
+  JOIN crimesnap.publication pub ON pub.force_id = c.force_id AND pub.month = c.month
+  JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+  JOIN crimesnap.outcome_history h ON h.force_id = r.force_id AND h.crime_ref = r.crime_ref
+  JOIN crimesnap.outcome_category o ON o.slug = h.slug
+ WHERE pub.status = 'street-level'
+   AND h.month <= (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.force_id = c.force_id);
+COMMENT ON VIEW crimesnap.published_outcome IS
+  'Internal: the outcome history of every record on the map, as far as its force has published. crimesnap_api.crime_outcome shows it to the web.';
+COMMENT ON COLUMN crimesnap.published_outcome.id IS 'Public record id.';
+COMMENT ON COLUMN crimesnap.published_outcome.persistent_id IS 'Persistent id; NULL for ASB.';
+COMMENT ON COLUMN crimesnap.published_outcome.force IS 'force_id.';
+COMMENT ON COLUMN crimesnap.published_outcome.date IS 'Month the outcome took effect, YYYY-MM.';
+COMMENT ON COLUMN crimesnap.published_outcome.code IS 'Outcome category code.';
+COMMENT ON COLUMN crimesnap.published_outcome.name IS 'Outcome category name.';
+
+CREATE VIEW crimesnap_api.crime_outcome WITH (security_barrier) AS
+SELECT * FROM crimesnap.published_outcome;
+COMMENT ON VIEW crimesnap_api.crime_outcome IS
+  'Each record on the map with its outcomes, oldest first by date, each a police.uk outcome category with the month it took effect (police.uk''s outcomes-for-crime). The newest is the record''s outcome_status.';
+COMMENT ON COLUMN crimesnap_api.crime_outcome.id IS 'Public record id.';
+COMMENT ON COLUMN crimesnap_api.crime_outcome.persistent_id IS 'Persistent id; NULL for ASB, which police.uk gives no outcomes for.';
+COMMENT ON COLUMN crimesnap_api.crime_outcome.force IS 'force_id.';
+COMMENT ON COLUMN crimesnap_api.crime_outcome.date IS 'Month the outcome took effect, YYYY-MM.';
+COMMENT ON COLUMN crimesnap_api.crime_outcome.code IS 'Outcome category code, for example under-investigation.';
+COMMENT ON COLUMN crimesnap_api.crime_outcome.name IS 'Outcome category name, for example Under investigation.';
+
+GRANT SELECT ON crimesnap_api.outcome_category, crimesnap_api.crime_outcome
+  TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
