@@ -58,6 +58,8 @@ OBJS = \
 	src/snapindex.o \
 	src/sanitise.o \
 	src/screen.o \
+	src/screen_home.o \
+	src/screen_person.o \
 	src/persistid.o \
 	src/postcode.o \
 	src/backup.o
@@ -136,5 +138,6 @@ $(UPGRADE_built): $(UPGRADE_FRAGMENTS)
 	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
 
 $(OBJS): src/crimesnap.h
+src/screen.o src/screen_home.o src/screen_person.o: src/screen.h
 
 endif

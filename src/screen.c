@@ -1,24 +1,21 @@
 /*
  * screen.c
- *	  Context screening: does a force's free-text context look like it holds personal data?
+ *	  The free-text screen: does a force's context look like it holds personal data?
  *
- * The CrimeMapper FAQ (question 5) says context is displayed "as-is, without undergoing
- * sanitisation", so this screen is the only safeguard between a force's free text and the
- * public.  A row whose context trips it is rejected at load, with the kind of data found,
- * and the force corrects and resubmits it.
+ * A context is published only once a person of the force approved that exact text (section
+ * 45); this screen tells the reviewer what it finds, and a flagged text cannot be approved
+ * without an explicit override reason.  It is a hand-written scanner rather than a set of
+ * regular expressions so that each rule can carry the exceptions that keep ordinary police
+ * wording out: "Part of Operation Nightfall", outcome phrases, dates of incidents, times,
+ * amounts, counts, road numbers (A40, M25), collar numbers (PC12), shop and road names.
  *
- * The screen looks for five kinds of personal data: an email address, a full UK postcode,
- * a UK phone number, a vehicle registration, and a house number followed by a street.
- * It is a hand-written scanner rather than a set of regular expressions so that each rule
- * can carry the exceptions that keep ordinary police wording out: "Part of a series",
- * dates (12/06/2019, 01 06 2019), times (14:30, 5pm), amounts (£1,500), road numbers (A40,
- * M25, B1234), ordinals (1st, 3rd) and collar numbers ("PC12 and PC34").  Every rule errs
- * towards rejecting: a false positive costs the force one corrected row, a false negative
- * publishes someone's address.
- *
- * What it does not catch, by design (see docs/loading.md): names of people, dateless
- * ("cherished") registrations such as "A 40" or "1 ABC", which cannot be told from road
- * numbers, and addresses written without a street type ("14 Acacia").
+ * The rules, in the order they are tried (the first that fires names the kind):
+ *   here:               email address, postcode, IMEI (screen_person.c), phone number,
+ *                       National Insurance number (screen_person.c), vehicle registration;
+ *   screen_person.c:    date of birth, name with a title, name with an age;
+ *   screen_home.c:      house number and street, house name, house number.
+ * docs/loading.md lists what each catches and the recall and false positive rate measured on
+ * the labelled set in test/pgtap/screen.sql.
  */
 #include "postgres.h"
 
@@ -26,44 +23,9 @@
 #include "utils/builtins.h"
 
 #include "crimesnap.h"
+#include "screen.h"
 
 PG_FUNCTION_INFO_V1(crimesnap_screen_context);
-
-/* ASCII character classes: context is UTF-8, and every rule here is about ASCII. */
-#define CS_UPPER(c)	((c) >= 'A' && (c) <= 'Z')
-#define CS_LOWER(c)	((c) >= 'a' && (c) <= 'z')
-#define CS_ALPHA(c)	(CS_UPPER(c) || CS_LOWER(c))
-#define CS_DIGIT(c)	((c) >= '0' && (c) <= '9')
-#define CS_ALNUM(c)	(CS_ALPHA(c) || CS_DIGIT(c))
-#define CS_TOUPPER(c) (CS_LOWER(c) ? (char) ((c) - 'a' + 'A') : (char) (c))
-
-/*
- * A token is a maximal run of ASCII letters and digits, or of bytes of a multi-byte
- * UTF-8 character (which count as letters of a word: "Café Road" is one word, then one).
- */
-typedef struct ScreenToken
-{
-	int			start;
-	int			len;
-	int			nalpha;			/* ASCII letters */
-	int			ndigit;
-	int			nother;			/* bytes of non-ASCII characters */
-} ScreenToken;
-
-typedef struct ScreenText
-{
-	const unsigned char *s;
-	int			len;
-	bool		mixed_case;		/* has both upper- and lower-case letters */
-	int			ntok;
-	ScreenToken *tok;
-} ScreenText;
-
-static bool
-word_byte(unsigned char c)
-{
-	return CS_ALNUM(c) || c >= 0x80;
-}
 
 static void
 screen_tokenise(ScreenText *t, const char *s, int len)
@@ -81,7 +43,7 @@ screen_tokenise(ScreenText *t, const char *s, int len)
 	{
 		ScreenToken *k;
 
-		if (!word_byte(t->s[i]))
+		if (!cs_word_byte(t->s[i]))
 		{
 			i++;
 			continue;
@@ -89,7 +51,7 @@ screen_tokenise(ScreenText *t, const char *s, int len)
 		k = &t->tok[t->ntok++];
 		k->start = i;
 		k->nalpha = k->ndigit = k->nother = 0;
-		while (i < len && word_byte(t->s[i]))
+		while (i < len && cs_word_byte(t->s[i]))
 		{
 			unsigned char c = t->s[i];
 
@@ -108,67 +70,7 @@ screen_tokenise(ScreenText *t, const char *s, int len)
 		k->len = i - k->start;
 	}
 	t->mixed_case = upper && lower;
-}
-
-/* Does token k equal word (given in upper case), ignoring case? */
-static bool
-token_is(const ScreenText *t, const ScreenToken *k, const char *word)
-{
-	int			n = strlen(word);
-
-	if (k->len != n)
-		return false;
-	for (int i = 0; i < n; i++)
-		if (CS_TOUPPER(t->s[k->start + i]) != word[i])
-			return false;
-	return true;
-}
-
-static bool
-token_in(const ScreenText *t, const ScreenToken *k, const char *const *words)
-{
-	for (int i = 0; words[i] != NULL; i++)
-		if (token_is(t, k, words[i]))
-			return true;
-	return false;
-}
-
-/* Are the bytes between tokens a and b (a before b) only spaces, 1 to 2 of them? */
-static bool
-spaced(const ScreenText *t, const ScreenToken *a, const ScreenToken *b)
-{
-	int			from = a->start + a->len;
-
-	if (b->start - from < 1 || b->start - from > 2)
-		return false;
-	for (int i = from; i < b->start; i++)
-		if (t->s[i] != ' ')
-			return false;
-	return true;
-}
-
-/* Does the token's text from offset off match shape, where 'L' is a letter and 'D' a digit? */
-static bool
-shape_at(const ScreenText *t, const ScreenToken *k, int off, const char *shape)
-{
-	int			n = strlen(shape);
-
-	if (off + n > k->len)
-		return false;
-	for (int i = 0; i < n; i++)
-	{
-		unsigned char c = t->s[k->start + off + i];
-
-		if (shape[i] == 'L' ? !CS_ALPHA(c) : !CS_DIGIT(c))
-			return false;
-	}
-	return true;
-}
-
-static bool
-upper_in(unsigned char c, const char *set)
-{
-	return c != '\0' && strchr(set, CS_TOUPPER(c)) != NULL;
+	t->has_upper = upper;
 }
 
 /* ---- email addresses ---- */
@@ -179,9 +81,34 @@ email_local_byte(unsigned char c)
 	return CS_ALNUM(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-';
 }
 
+/* "jo.bloggs [at] example [dot] com", "jo (at) example.com": an address written to dodge filters */
+static bool
+has_spelt_email(const ScreenText *t)
+{
+	for (int i = 1; i + 2 < t->ntok; i++)
+	{
+		const ScreenToken *k = &t->tok[i];
+		int			b = k->start - 1;
+		int			e = k->start + k->len;
+
+		if (!cs_token_is(t, k, "AT") || b < 0 || e >= t->len)
+			continue;
+		if ((t->s[b] == '[' && t->s[e] == ']') || (t->s[b] == '(' && t->s[e] == ')'))
+		{
+			for (int j = i + 2; j < t->ntok && j <= i + 4; j++)
+				if (cs_token_is(t, &t->tok[j], "DOT") || t->s[t->tok[j].start - 1] == '.')
+					return true;
+		}
+	}
+	return false;
+}
+
 static bool
 has_email(const ScreenText *t)
 {
+	if (has_spelt_email(t))
+		return true;
+
 	for (int at = 1; at < t->len - 3; at++)
 	{
 		int			end;
@@ -222,20 +149,20 @@ postcode_outward(const ScreenText *t, const ScreenToken *k, int off, int n)
 {
 	const unsigned char *p = t->s + k->start + off;
 
-	if (!CS_ALPHA(p[0]) || upper_in(p[0], "QVX"))
+	if (!CS_ALPHA(p[0]) || cs_upper_in(p[0], "QVX"))
 		return false;
 	switch (n)
 	{
 		case 2:
-			return shape_at(t, k, off, "LD");
+			return cs_shape_at(t, k, off, "LD");
 		case 3:
-			return shape_at(t, k, off, "LDD") ||
-				(shape_at(t, k, off, "LLD") && !upper_in(p[1], "IJZ")) ||
-				(shape_at(t, k, off, "LDL") && upper_in(p[2], "ABCDEFGHJKPSTUW"));
+			return cs_shape_at(t, k, off, "LDD") ||
+				(cs_shape_at(t, k, off, "LLD") && !cs_upper_in(p[1], "IJZ")) ||
+				(cs_shape_at(t, k, off, "LDL") && cs_upper_in(p[2], "ABCDEFGHJKPSTUW"));
 		case 4:
-			return (shape_at(t, k, off, "LLDD") && !upper_in(p[1], "IJZ")) ||
-				(shape_at(t, k, off, "LLDL") && !upper_in(p[1], "IJZ") &&
-				 upper_in(p[3], "ABEHMNPRVWXY"));
+			return (cs_shape_at(t, k, off, "LLDD") && !cs_upper_in(p[1], "IJZ")) ||
+				(cs_shape_at(t, k, off, "LLDL") && !cs_upper_in(p[1], "IJZ") &&
+				 cs_upper_in(p[3], "ABEHMNPRVWXY"));
 		default:
 			return false;
 	}
@@ -250,7 +177,7 @@ postcode_inward(const ScreenText *t, const ScreenToken *k, int off)
 {
 	const unsigned char *p = t->s + k->start + off;
 
-	if (!shape_at(t, k, off, "DLL") || upper_in(p[1], "CIKMOV") || upper_in(p[2], "CIKMOV"))
+	if (!cs_shape_at(t, k, off, "DLL") || cs_upper_in(p[1], "CIKMOV") || cs_upper_in(p[2], "CIKMOV"))
 		return false;
 	if (CS_LOWER(p[1]) && CS_LOWER(p[2]))
 	{
@@ -279,9 +206,9 @@ has_postcode(const ScreenText *t)
 			return true;
 		/* written as two: "W1T 4JE", and the special case "GIR 0AA" */
 		if (i + 1 < t->ntok && k->len >= 2 && k->len <= 4 && t->tok[i + 1].len == 3 &&
-			spaced(t, k, &t->tok[i + 1]) && postcode_inward(t, &t->tok[i + 1], 0) &&
+			cs_spaced(t, k, &t->tok[i + 1]) && postcode_inward(t, &t->tok[i + 1], 0) &&
 			(postcode_outward(t, k, 0, k->len) ||
-			 (token_is(t, k, "GIR") && token_is(t, &t->tok[i + 1], "0AA"))))
+			 (cs_token_is(t, k, "GIR") && cs_token_is(t, &t->tok[i + 1], "0AA"))))
 			return true;
 	}
 	return false;
@@ -311,7 +238,7 @@ has_phone(const ScreenText *t)
 
 		if (!(c == '+' || c == '(' || CS_DIGIT(c)))
 			continue;
-		if (word_byte(prev) || prev == '.' || prev == ',' || prev == '/' || prev == '+' ||
+		if (cs_word_byte(prev) || prev == '.' || prev == ',' || prev == '/' || prev == '+' ||
 			prev == '(' || prev == '-')
 			continue;
 		if (c == '+')
@@ -351,15 +278,15 @@ has_phone(const ScreenText *t)
 				if (p < t->len && CS_DIGIT(t->s[p]))
 					continue;
 			}
-			/* another group follows a single space or hyphen */
-			if (p + 1 < t->len && (t->s[p] == ' ' || t->s[p] == '-') &&
+			/* another group follows a single space, hyphen or dot */
+			if (p + 1 < t->len && (t->s[p] == ' ' || t->s[p] == '-' || t->s[p] == '.') &&
 				(CS_DIGIT(t->s[p + 1]) || t->s[p + 1] == '('))
 				p++;
 			else
 				break;
 		}
 		/* the run must end at a word boundary: "0123456789abc" is an identifier, not a phone */
-		if (p < t->len && (word_byte(t->s[p]) || t->s[p] == '/' || t->s[p] == ':'))
+		if (p < t->len && (cs_word_byte(t->s[p]) || t->s[p] == '/' || t->s[p] == ':'))
 			continue;
 		if (plus && ndigits >= 10 && ndigits <= 15)
 			return true;
@@ -401,7 +328,7 @@ static bool
 no_letter_of(const ScreenText *t, const ScreenToken *k, int off, int n, const char *set)
 {
 	for (int i = off; i < off + n; i++)
-		if (CS_ALPHA(t->s[k->start + i]) && upper_in(t->s[k->start + i], set))
+		if (CS_ALPHA(t->s[k->start + i]) && cs_upper_in(t->s[k->start + i], set))
 			return false;
 	return true;
 }
@@ -432,7 +359,7 @@ current_plate(const ScreenText *t, const ScreenToken *a, int aoff, const ScreenT
 	const unsigned char *d = t->s + a->start + aoff + 2;
 	int			age;
 
-	if (!shape_at(t, a, aoff, "LLDD") || !shape_at(t, b, boff, "LLL"))
+	if (!cs_shape_at(t, a, aoff, "LLDD") || !cs_shape_at(t, b, boff, "LLL"))
 		return false;
 	age = (d[0] - '0') * 10 + (d[1] - '0');
 	if (!((age >= 1 && age <= 29) || (age >= 50 && age <= 79)))
@@ -445,12 +372,12 @@ current_plate(const ScreenText *t, const ScreenToken *a, int aoff, const ScreenT
 static bool
 prefix_plate(const ScreenText *t, const ScreenToken *a, int alen, const ScreenToken *b, int boff)
 {
-	if (alen < 2 || alen > 4 || !CS_UPPER(t->s[a->start]) || upper_in(t->s[a->start], "IOQUZ"))
+	if (alen < 2 || alen > 4 || !CS_UPPER(t->s[a->start]) || cs_upper_in(t->s[a->start], "IOQUZ"))
 		return false;
 	for (int i = 1; i < alen; i++)
 		if (!CS_DIGIT(t->s[a->start + i]))
 			return false;
-	return shape_at(t, b, boff, "LLL") && all_upper(t, b, boff, 3) &&
+	return cs_shape_at(t, b, boff, "LLL") && all_upper(t, b, boff, 3) &&
 		no_letter_of(t, b, boff, 3, "IQ") && !plate_stopword(t, b, boff);
 }
 
@@ -460,23 +387,99 @@ suffix_plate(const ScreenText *t, const ScreenToken *a, const ScreenToken *b, in
 {
 	unsigned char last;
 
-	if (!shape_at(t, a, 0, "LLL") || !all_upper(t, a, 0, 3) || plate_stopword(t, a, 0) ||
+	if (!cs_shape_at(t, a, 0, "LLL") || !all_upper(t, a, 0, 3) || plate_stopword(t, a, 0) ||
 		!no_letter_of(t, a, 0, 3, "IQ") || blen < 2 || blen > 4)
 		return false;
 	for (int i = 0; i < blen - 1; i++)
 		if (!CS_DIGIT(t->s[b->start + boff + i]))
 			return false;
 	last = t->s[b->start + boff + blen - 1];
-	return CS_UPPER(last) && !upper_in(last, "IOQUZ");
+	return CS_UPPER(last) && !cs_upper_in(last, "IOQUZ");
+}
+
+/*
+ * Dateless ("cherished") registrations, "A 1", "ABC 123", "1 ABC", "XYZ 1234" (Northern
+ * Ireland), cannot be told from road numbers on their own: they count only right after a word
+ * that says a vehicle's registration follows ("reg", "plate", "VRM", "car", ...).
+ */
+static const char *const plate_cues[] = {
+	"REG", "REGISTRATION", "REGISTERED", "VRM", "INDEX", "PLATE", "PLATES", "NUMBERPLATE",
+	"CAR", "VAN", "VEHICLE", "MOTORBIKE", "MOTORCYCLE", "MOPED", "LORRY", "TAXI", NULL
+};
+static const char *const plate_fillers[] = {"NUMBER", "NO", "MARK", "REG", "PLATE", "IS", NULL};
+
+static bool
+dateless_plate(const ScreenText *t, const ScreenToken *a, const ScreenToken *b)
+{
+	int			la = 0,
+				da = 0;
+
+	if (a->nother > 0 || (b != NULL && b->nother > 0))
+		return false;
+	for (int i = 0; i < a->len; i++)
+	{
+		unsigned char c = t->s[a->start + i];
+
+		if (CS_LOWER(c) && t->mixed_case)
+			return false;
+		if (CS_ALPHA(c))
+		{
+			if (da > 0)
+				return false;	/* "AB12": letters only before digits in one word */
+			la++;
+		}
+		else
+			da++;
+	}
+	if (b == NULL)
+		return la >= 1 && la <= 3 && da >= 1 && da <= 4 && t->s[a->start] != '0';
+	/* two words: letters then digits, or digits then letters */
+	if (la > 0 && da > 0)
+		return false;
+	if (la >= 1 && la <= 3 && b->ndigit == b->len && b->len <= 4 && t->s[b->start] != '0')
+		return true;
+	if (da >= 1 && da <= 4 && b->nalpha == b->len && b->len <= 3 && t->s[a->start] != '0')
+	{
+		for (int i = 0; i < b->len; i++)
+			if (CS_LOWER(t->s[b->start + i]) && t->mixed_case)
+				return false;
+		return true;
+	}
+	return false;
+}
+
+static bool
+has_dateless_plate(const ScreenText *t)
+{
+	for (int i = 0; i + 1 < t->ntok; i++)
+	{
+		int			j = i + 1;
+
+		if (!cs_token_in(t, &t->tok[i], plate_cues))
+			continue;
+		while (j < t->ntok && j <= i + 2 && cs_token_in(t, &t->tok[j], plate_fillers))
+			j++;
+		if (j >= t->ntok)
+			continue;
+		if (j + 1 < t->ntok && cs_spaced(t, &t->tok[j], &t->tok[j + 1]) &&
+			dateless_plate(t, &t->tok[j], &t->tok[j + 1]))
+			return true;
+		if (dateless_plate(t, &t->tok[j], NULL))
+			return true;
+	}
+	return false;
 }
 
 static bool
 has_vehicle_registration(const ScreenText *t)
 {
+	if (has_dateless_plate(t))
+		return true;
+
 	for (int i = 0; i < t->ntok; i++)
 	{
 		const ScreenToken *k = &t->tok[i];
-		const ScreenToken *n = (i + 1 < t->ntok && spaced(t, k, &t->tok[i + 1])) ? &t->tok[i + 1] : NULL;
+		const ScreenToken *n = (i + 1 < t->ntok && cs_spaced(t, k, &t->tok[i + 1])) ? &t->tok[i + 1] : NULL;
 
 		if (k->nother > 0)
 			continue;
@@ -501,116 +504,6 @@ has_vehicle_registration(const ScreenText *t)
 	return false;
 }
 
-/* ---- house number and street ---- */
-
-/* Street types, as written in full or abbreviated in addresses. */
-static const char *const street_types[] = {
-	"ALLEY", "APPROACH", "AVE", "AVENUE", "BOULEVARD", "BUILDINGS", "CIRCUS", "CL", "CLOSE",
-	"COURT", "CRES", "CRESCENT", "CT", "DR", "DRIVE", "EMBANKMENT", "GARDENS", "GATE",
-	"GDNS", "GREEN", "GROVE", "HILL", "LANE", "LN", "MEWS", "PARADE", "PARK", "PASSAGE",
-	"PDE", "PL", "PLACE", "RD", "RISE", "ROAD", "ROW", "SQ", "SQUARE", "ST", "STREET",
-	"TCE", "TERRACE", "VALE", "VIEW", "WALK", "WAY", "WHARF", "YARD",
-	NULL
-};
-
-/*
- * Words that sit between a number and a street type in ordinary sentences ("2 males ran
- * down the road", "3 minutes walk", "4 cars in the street") but never inside a street
- * name.  "The" is allowed when capitalised in mixed-case text ("14 The Avenue").
- */
-static const char *const not_name_words[] = {
-	"A", "ABOUT", "ACROSS", "ALONG", "AN", "AND", "AROUND", "AT", "BEHIND", "BY", "CARS",
-	"DAYS", "DOWN", "FEMALES", "FROM", "HOURS", "IN", "INTO", "IS", "ITEMS", "LEFT", "MALES",
-	"MEN", "METRES", "METERS", "MILES", "MINS", "MINUTES", "MONTHS", "NEAR", "OF", "OFF",
-	"ON", "ONTO", "OPPOSITE", "OR", "OUTSIDE", "OVER", "PAST", "PEOPLE", "PERSONS", "RAN",
-	"ROUND", "SEEN", "SUSPECTS", "THE", "THROUGH", "TIMES", "TO", "TOWARD", "TOWARDS",
-	"UNDER", "UP", "VEHICLES", "VIA", "WALKED", "WAS", "WEEKS", "WENT", "WERE", "WITH",
-	"WOMEN", "YEARS", "YOUTHS",
-	NULL
-};
-
-/* A house number: 1-4 digits, perhaps a letter ("14a"), perhaps a range ("12-14"). */
-static bool
-house_number(const ScreenText *t, int i, int *next)
-{
-	const ScreenToken *k = &t->tok[i];
-	unsigned char before = k->start > 0 ? t->s[k->start - 1] : ' ';
-	int			end;
-
-	if (k->nother > 0 || k->ndigit < 1 || k->ndigit > 4 || k->nalpha > 1 ||
-		!CS_DIGIT(t->s[k->start]) || (k->nalpha == 1 && !CS_ALPHA(t->s[k->start + k->len - 1])))
-		return false;
-	/* amounts, times, dates, decimals and references are not house numbers */
-	if (!(before == ' ' || before == '(' || before == ',' || before == '\t' || before == '\n'))
-		return false;
-	if (k->start >= 2 && (t->s[k->start - 2] == ':' || t->s[k->start - 2] == '/'))
-		return false;
-	end = k->start + k->len;
-	*next = i + 1;
-	if (end < t->len && t->s[end] == '-' && i + 1 < t->ntok &&
-		t->tok[i + 1].start == end + 1 && t->tok[i + 1].nalpha == 0 && t->tok[i + 1].ndigit <= 4)
-	{
-		end = t->tok[i + 1].start + t->tok[i + 1].len;
-		*next = i + 2;
-	}
-	/* followed by a space, or a comma and a space: "14 Acacia", "14, Acacia" */
-	if (end < t->len && t->s[end] == ',')
-		end++;
-	return end < t->len && t->s[end] == ' ';
-}
-
-static bool
-name_word(const ScreenText *t, const ScreenToken *k)
-{
-	if (k->ndigit > 0 || k->len < 2)
-		return false;
-	if (t->mixed_case)
-	{
-		if (!CS_UPPER(t->s[k->start]) && t->s[k->start] < 0x80)
-			return false;
-		if (token_is(t, k, "THE"))
-			return true;
-	}
-	return !token_in(t, k, not_name_words);
-}
-
-/* A word glued to the one before by an apostrophe belongs to it: "John's". */
-static bool
-apostrophe_tail(const ScreenText *t, const ScreenToken *k)
-{
-	int			b = k->start;
-
-	return (b >= 1 && t->s[b - 1] == '\'') ||
-		(b >= 3 && t->s[b - 3] == 0xE2 && t->s[b - 2] == 0x80 && t->s[b - 1] == 0x99);
-}
-
-static bool
-has_house_number_street(const ScreenText *t)
-{
-	for (int i = 0; i < t->ntok; i++)
-	{
-		int			j;
-		int			words = 0;
-
-		if (!house_number(t, i, &j))
-			continue;
-		/* one to three name words, then a street type */
-		for (; j < t->ntok; j++)
-		{
-			const ScreenToken *k = &t->tok[j];
-
-			if (apostrophe_tail(t, k))
-				continue;
-			if (words >= 1 && token_in(t, k, street_types))
-				return true;
-			if (words == 3 || !name_word(t, k))
-				break;
-			words++;
-		}
-	}
-	return false;
-}
-
 /*
  * cs_screen_context: the kind of personal data the text seems to hold, or NULL.
  */
@@ -625,12 +518,26 @@ cs_screen_context(const char *text, int len)
 		kind = "email address";
 	else if (has_postcode(&t))
 		kind = "postcode";
+	else if (cs_scr_imei(&t))
+		kind = "IMEI";
 	else if (has_phone(&t))
 		kind = "phone number";
+	else if (cs_scr_ni_number(&t))
+		kind = "National Insurance number";
 	else if (has_vehicle_registration(&t))
 		kind = "vehicle registration";
-	else if (has_house_number_street(&t))
+	else if (cs_scr_date_of_birth(&t))
+		kind = "date of birth";
+	else if (cs_scr_house_number_street(&t))
 		kind = "house number and street";
+	else if (cs_scr_house_name(&t))
+		kind = "house name";
+	else if (cs_scr_house_number(&t))
+		kind = "house number";
+	else if (cs_scr_titled_name(&t))
+		kind = "name";
+	else if (cs_scr_name_and_age(&t))
+		kind = "name and age";
 	pfree(t.tok);
 	return kind;
 }

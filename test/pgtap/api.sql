@@ -21,8 +21,9 @@ SELECT * FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-23');
 -- ---- the contract's objects ----
 SELECT set_eq($$SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['street_crime', 'no_location_crime', 'category', 'published_month', 'last_updated', 'snap_point_crimes', 'trend',
-        'month_totals', 'police_uk_street_csv', 'catchment', 'force', 'neighbourhood'],
-  'crimesnap_api holds exactly the views this file checks');
+        'month_totals', 'police_uk_street_csv', 'catchment', 'force', 'neighbourhood',
+        'outcome_category', 'crime_outcome'],   -- the last two: test/pgtap/outcomes.sql
+  'crimesnap_api holds exactly the views this file and outcomes.sql check');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['crimesnap_api.parse_month(text)', 'crimesnap_api.poly_from_text(text)',
         'crimesnap_api.street_crimes_near(double precision,double precision,text,text)',
