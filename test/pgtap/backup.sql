@@ -26,6 +26,7 @@ SELECT is(
          WHERE e.extname = 'crimesnap' AND c.cond <> '' ORDER BY 1),
   ARRAY['crimesnap.category WHERE NOT seeded', 'crimesnap.category_fold WHERE NOT seeded',
         'crimesnap.highway_class WHERE NOT seeded', 'crimesnap.offence_code WHERE NOT seeded',
+        'crimesnap.outcome_category WHERE NOT seeded', 'crimesnap.outcome_code WHERE NOT seeded',
         'crimesnap.place_class WHERE NOT seeded', 'crimesnap.reject_reason WHERE NOT seeded'],
   'the seeded tables are dumped without their seeded rows, every other table whole');
 SELECT is((SELECT count(*) FROM crimesnap.dumped_rows() WHERE rows > 0 AND table_name <> 'crimesnap.secret'::regclass),
