@@ -22,10 +22,11 @@ EXTVERSION = 0.2.0
 META_GOALS = check demo demo-stop bench fitzrovia deps reference
 .PHONY: $(META_GOALS)
 
+# make demo DEMO_DIR=/tmp/other PORT=54329: a second demo beside the first.
 demo:
-	@test/tools/demo.sh start
+	@CRIMESNAP_DEMO_DIR="$(or $(DEMO_DIR),$(CRIMESNAP_DEMO_DIR))" CRIMESNAP_DEMO_PORT="$(or $(PORT),$(CRIMESNAP_DEMO_PORT))" test/tools/demo.sh start
 demo-stop:
-	@test/tools/demo.sh stop
+	@CRIMESNAP_DEMO_DIR="$(or $(DEMO_DIR),$(CRIMESNAP_DEMO_DIR))" test/tools/demo.sh stop
 bench:
 	@test/tools/bench.sh
 fitzrovia:

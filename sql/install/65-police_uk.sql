@@ -451,6 +451,54 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_csv_file(text, text, boolean) IS
 
 -- ---- vector tiles ----
 
+-- A tile counts the crimes of its snap points by category: this index answers that from the
+-- index alone (once autovacuum has marked the pages all-visible after a publication).
+CREATE INDEX published_crime_point_counts ON crimesnap.published_crime (snap_version, point_id)
+  INCLUDE (month, force_id, category);
+
+CREATE FUNCTION crimesnap.tile_features(z integer, x integer, y integer, month date)
+RETURNS TABLE (street_id bigint, street_name text, crimes integer, by_category jsonb, geom geometry)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  -- The tile's box with a 64/4096 margin, in British National Grid, computed once so that
+  -- the planner sees a value and takes the snap points' GiST index.
+  area geometry := ST_Transform(ST_TileEnvelope(z, x, y, margin => 0.015625::float8), 27700);
+BEGIN
+  -- The rows of crimesnap.published_street_crime (street-level publications, their snap
+  -- point sets and category schemes), counted per snap point and category for the points
+  -- in the tile only: published_crime's (snap_version, point_id) index finds their crimes.
+  -- Web Mercator straight from the published longitude and latitude.
+  RETURN QUERY
+  WITH pts AS MATERIALIZED (
+    SELECT p.version, p.point_id, p.label, p.longitude, p.latitude, pub.force_id, pub.category_scheme
+      FROM crimesnap.publication pub
+      JOIN crimesnap.snap_point p ON p.version = pub.snap_version
+     WHERE pub.month = tile_features.month AND pub.status = 'street-level'
+       AND p.geom && area
+  ), counts AS (
+    SELECT pts.point_id, pc.category, pg_catalog.count(*)::integer AS n
+      FROM pts
+      JOIN crimesnap.published_crime pc
+        ON pc.snap_version = pts.version AND pc.point_id = pts.point_id
+       AND pc.force_id = pts.force_id AND pc.month = tile_features.month
+      JOIN crimesnap.category cat ON cat.scheme = pts.category_scheme AND cat.slug = pc.category
+     GROUP BY pts.point_id, pc.category
+  )
+  SELECT q.point_id, 'On or near ' || q.label, pg_catalog.sum(c.n)::integer,
+         pg_catalog.jsonb_object_agg(c.category, c.n),
+         ST_SetSRID(ST_MakePoint(q.longitude * 20037508.342789244::float8 / 180::float8,
+                                 pg_catalog.ln(pg_catalog.tan((90::float8 + q.latitude) * pg_catalog.pi() / 360::float8))
+                                   * 20037508.342789244::float8 / pg_catalog.pi()), 3857)
+    FROM counts c JOIN (SELECT DISTINCT ON (d.point_id) d.* FROM pts d ORDER BY d.point_id, d.version) q
+      ON q.point_id = c.point_id
+   GROUP BY q.point_id, q.label, q.longitude, q.latitude;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.tile_features(integer, integer, integer, date) IS
+  'Internal to crimesnap_api.tile(): the snap points of a month''s street-level publications inside tile z/x/y (with its margin), each with its crimes, its count per category and its Web Mercator point.';
+
 CREATE FUNCTION crimesnap_api.tile(z integer, x integer, y integer, month text DEFAULT NULL)
 RETURNS bytea
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -458,9 +506,7 @@ SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 DECLARE
-  m text;
-  bounds geometry;
-  area geometry;
+  m date;
   mvt bytea;
 BEGIN
   IF z IS NULL OR x IS NULL OR y IS NULL OR z NOT BETWEEN 0 AND 24
@@ -468,29 +514,21 @@ BEGIN
     RAISE EXCEPTION 'tile %/%/% does not exist', coalesce(z::text, 'NULL'), coalesce(x::text, 'NULL'), coalesce(y::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'z is 0 to 24; x and y are 0 to 2^z - 1.';
   END IF;
-  m := coalesce(pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM'),
-                (SELECT l.latest_month FROM crimesnap_api.last_updated l));
-  bounds := ST_TileEnvelope(z, x, y);
-  -- The tile with a 64/4096 margin, as a box in British National Grid: the snap points'
-  -- index finds the candidates, so no month is ever aggregated as a whole.
-  area := ST_Transform(ST_TileEnvelope(z, x, y, margin => 0.015625::float8), 27700);
+  m := coalesce(crimesnap_api.parse_month(month),
+                (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.status = 'street-level'));
   SELECT ST_AsMVT(t, 'crimes'::text, 4096, 'geom'::text, 'street_id'::text) INTO mvt
-    FROM (SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), Box2D(bounds), 4096, 64, true) AS geom,
-                 c.street_id, c.street_name, c.month, pg_catalog.sum(c.n)::integer AS crimes,
-                 pg_catalog.jsonb_object_agg(c.category, c.n) AS by_category
-            FROM (SELECT s.street_id, s.street_name, s.month, s.geom, s.category, pg_catalog.count(*)::integer AS n
-                    FROM crimesnap.published_street_crime s
-                   WHERE s.geom && area AND s.month = m
-                   GROUP BY s.street_id, s.street_name, s.month, s.geom, s.category) c
-           GROUP BY c.street_id, c.street_name, c.month, c.geom) t
+    FROM (SELECT ST_AsMVTGeom(f.geom, ST_TileEnvelope(z, x, y)::box2d, 4096, 64, true) AS geom,
+                 f.street_id, f.street_name, pg_catalog.to_char(m, 'YYYY-MM') AS month, f.crimes, f.by_category
+            FROM crimesnap.tile_features(z, x, y, m) f) t
    WHERE t.geom IS NOT NULL;
   RETURN coalesce(mvt, ''::bytea);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.tile(integer, integer, integer, text) IS
-  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points.';
+  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": feature id street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points (crimesnap.tile_features); a month is never aggregated as a whole.';
 
 -- ---- privileges for this section (90-grants.sql repeats them for the whole schema) ----
+REVOKE ALL ON FUNCTION crimesnap.tile_features(integer, integer, integer, date) FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA crimesnap_api FROM PUBLIC;
 GRANT SELECT ON crimesnap_api.force, crimesnap_api.neighbourhood TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA crimesnap_api TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;

@@ -45,6 +45,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespac
         'crimesnap_api.police_uk_neighbourhoods(text)', 'crimesnap_api.police_uk_neighbourhood_boundary(text,text)',
         'crimesnap_api.police_uk_locate_neighbourhood(text)', 'crimesnap_api.csv_field(text)',
         'crimesnap_api.police_uk_csv_file(text,text,boolean)', 'crimesnap_api.tile(integer,integer,integer,text)',
+        -- section 67, checked by test/pgtap/map.sql
+        'crimesnap_api.svg_view_box(box2d)', 'crimesnap_api.map_svg(text,text,integer)', 'crimesnap_api.map_radius(bigint)',
         -- section 70, checked by test/pgtap/partner.sql
         'crimesnap_api.grid_counts(text,text,integer,text)'],
   'and exactly the functions');
@@ -64,8 +66,8 @@ SELECT ok(bool_and(NOT has_table_privilege('crimesnap_web', c.oid, 'INSERT') AND
                    AND NOT has_table_privilege('crimesnap_web', c.oid, 'DELETE')), 'but writes to none')
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'crimesnap_api';
 SELECT ok(bool_and(p.prosecdef = (p.proname IN ('street_crimes_near', 'street_crimes_in_area', 'police_uk_crimes_at_location', 'tile',
-                                                'grid_counts'))),
-  'only the spatial searches (near a point, in an area, the nearest location, a tile) and the grid counts (which count addresses) run as the definer')
+                                                'map_svg', 'grid_counts'))),
+  'only the spatial searches (near a point, in an area, the nearest location, a tile), the map (street centrelines) and the grid counts (which count addresses) run as the definer')
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'crimesnap_api';
 
 SET LOCAL ROLE crimesnap_web;

@@ -15,7 +15,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(69);
+SELECT plan(72);
 \o /dev/null
 -- A trunk road with no name but a road number, with 14 addresses beside it, before the build.
 INSERT INTO crimesnap.street (street_id, name, highway, geom, ref)
@@ -227,5 +227,23 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM crimesnap_api.snap_point_crimes s
             WHERE s.month = '2026-10' AND ST_Intersects(ST_Transform(s.geom_wgs84, 3857), ST_TileEnvelope(:tile_z, :tile_x, :tile_y))) > 0,
   true, 'the town''s tile has snap points with crimes');
+-- What the tile carries is what the API view counts: every snap point with crimes in the
+-- tile's box, its total and its counts by category.
+CREATE TEMP TABLE tile_box AS
+SELECT ST_Transform(ST_TileEnvelope(:tile_z, :tile_x, :tile_y, margin => 0.015625::float8), 27700) AS area;
+SELECT is((SELECT count(*) FROM (
+             SELECT street_id, crimes::bigint, by_category FROM crimesnap.tile_features(:tile_z, :tile_x, :tile_y, '2026-10-01')
+             EXCEPT
+             SELECT s.street_id, s.crimes, s.by_category FROM crimesnap_api.snap_point_crimes s, tile_box b
+              WHERE s.month = '2026-10' AND s.geom && b.area) x), 0::bigint,
+  'every feature of the tile is a snap point of the API view with the same counts');
+SELECT is((SELECT count(*) FROM (
+             SELECT s.street_id, s.crimes, s.by_category FROM crimesnap_api.snap_point_crimes s, tile_box b
+              WHERE s.month = '2026-10' AND s.geom && b.area
+             EXCEPT
+             SELECT street_id, crimes::bigint, by_category FROM crimesnap.tile_features(:tile_z, :tile_x, :tile_y, '2026-10-01')) x), 0::bigint,
+  'and every such point is in the tile');
+SELECT ok((SELECT count(*) FROM crimesnap.tile_features(:tile_z, :tile_x, :tile_y, '2026-10-01')) > 3, 'which has several');
+
 SELECT * FROM finish();
 ROLLBACK;

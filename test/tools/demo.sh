@@ -3,8 +3,17 @@
 # monthly job, print what happened, write the published month as GeoJSON, and leave the
 # cluster running so that you can look around with psql.  make demo-stop stops it.
 #
-#   CRIMESNAP_DEMO_DIR  where the cluster and files go (default /tmp/crimesnap-demo)
+#   CRIMESNAP_DEMO_DIR  where the cluster and files go (default /tmp/crimesnap-demo);
+#                       make demo DEMO_DIR=/tmp/other sets it, so two demos run side by side
+#   CRIMESNAP_DEMO_PORT the port (default: a free one); make demo PORT=54329
 #   SEED                the town's seed (default 42)
+#
+# It also writes, in DIR/files: the place as CSV files (forces, neighbourhoods, LSOAs, streets,
+# addresses, public places) next to the monthly uploads, so that README.md's worked session
+# runs verbatim there (the demo runs it, in database crimesnap_readme, to prove it); the map
+# of the published month (SVG and a self-contained HTML page); and the data controller's
+# picture of the guarantee (raw locations joined to their snap points, over the catchments).
+# DIR/env sets the libpq variables for psql.
 set -euo pipefail
 . "$(dirname "$0")/pgenv.sh"
 
@@ -30,13 +39,24 @@ esac
 mkdir -p "$DEMO"
 echo "== Build and install crimesnap into $DEMO/inst, start a throwaway PostgreSQL"
 cs_install "$DEMO"
-cs_cluster_start "$DEMO"
+CS_PORT=${CRIMESNAP_DEMO_PORT:-} cs_cluster_start "$DEMO"
 cs_createdb crimesnap_demo >/dev/null
 export PGDATABASE=crimesnap_demo
 mkdir -p "$DEMO/files"
 
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 -P footer=off)
 "${PSQL[@]}" -1 -v seed="$SEED" -f "$CS_ROOT/test/tools/demo.sql"
+
+# The place, as a force DBA receives it: one CSV per input table, geometry as EWKT.
+place_csv() {
+  "${PSQL[@]}" -c "COPY ($2) TO STDOUT WITH (FORMAT csv, HEADER)" >"$DEMO/files/$1"
+}
+place_csv forces.csv "SELECT force_id, name FROM crimesnap.force ORDER BY 1"
+place_csv neighbourhoods.csv "SELECT neighbourhood_id, force_id, name, ST_AsEWKT(geom) AS geom FROM crimesnap.neighbourhood ORDER BY 1"
+place_csv lsoas.csv "SELECT lsoa_code, name, ST_AsEWKT(geom) AS geom FROM crimesnap.lsoa ORDER BY 1"
+place_csv streets.csv "SELECT street_id, name, highway, ST_AsEWKT(geom) AS geom, ref FROM crimesnap.street ORDER BY 1"
+place_csv addresses.csv "SELECT address_id, street_name, postcode, ST_AsEWKT(geom) AS geom FROM crimesnap.address ORDER BY 1"
+place_csv public_places.csv "SELECT place_id, class, ST_AsEWKT(geom) AS geom FROM crimesnap.public_place ORDER BY 1"
 
 # The generated town's uploads, one CSV per force and month, in the documented format.
 for f in northshire southshire; do
@@ -79,6 +99,36 @@ month_job 2026-10 2026-11-24
 
 "${PSQL[@]}" -f "$CS_ROOT/test/tools/demo_summary.sql"
 
+# The pictures: the public map as the web role draws it, as SVG and as an HTML page, and
+# the data controller's confidential picture of where each raw location was published.
+psql -X -q -At -c "SET ROLE crimesnap_web" -c "SELECT crimesnap_api.map_svg('2026-10')" >"$DEMO/files/map-2026-10.svg"
+psql -X -q -At -v month=2026-10 -f "$CS_ROOT/test/tools/demo_map.sql" >"$DEMO/files/map-2026-10.html"
+psql -X -q -At -c "SET ROLE crimesnap_publisher" -c "SELECT crimesnap.raw_map_svg('northshire', '2026-10-01')" \
+  >"$DEMO/files/raw-northshire-2026-10.svg"
+if command -v rsvg-convert >/dev/null; then
+  for f in map-2026-10 raw-northshire-2026-10; do
+    rsvg-convert -w 1000 -b white "$DEMO/files/$f.svg" -o "$DEMO/files/$f.png"
+  done
+fi
+
+# README.md's worked session, verbatim, in a database of its own, from the files written
+# above: the proof that a newcomer can type it.
+createdb crimesnap_readme
+sed -n '/^## A worked psql session/,/^## /p' "$CS_ROOT/README.md" | sed -n '/^```sql$/,/^```$/p' | sed '1d;$d' \
+  >"$DEMO/readme-session.sql"
+if (cd "$DEMO/files" && psql -X -d crimesnap_readme -v ON_ERROR_STOP=1 -f "$DEMO/readme-session.sql") \
+     >"$DEMO/readme-session.log" 2>&1; then
+  README_OK="ran verbatim in database crimesnap_readme (output: $DEMO/readme-session.log)"
+else
+  tail -20 "$DEMO/readme-session.log" >&2
+  echo "crimesnap demo: README.md's worked session FAILED: $DEMO/readme-session.log" >&2
+  exit 1
+fi
+
+cat >"$DEMO/env" <<ENV
+export PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=postgres PGDATABASE=crimesnap_demo PATH=$CS_BIN:\$PATH
+ENV
+
 GEOJSON=$DEMO/files/published-2026-10.geojson
 psql -X -At -c "SELECT crimesnap_api.geojson('northshire', '2026-10')" >"$DEMO/files/northshire-2026-10.geojson"
 psql -X -At -c "SELECT json_build_object('type', 'FeatureCollection', 'features',
@@ -87,11 +137,14 @@ psql -X -At -c "SELECT json_build_object('type', 'FeatureCollection', 'features'
                        FROM crimesnap.force f(force)) x))" >"$GEOJSON"
 echo
 echo "== Published month written as GeoJSON: $GEOJSON ($(grep -o '"Feature"' "$GEOJSON" | wc -l) features)"
-echo "   Upload CSVs the demo loaded: $DEMO/files/*.csv"
+echo "   Upload CSVs the demo loaded, and the place as CSVs: $DEMO/files/*.csv"
+echo "== The map of October: $DEMO/files/map-2026-10.html (self-contained; also map-2026-10.svg)"
+echo "   The data controller's picture (confidential: raw locations): $DEMO/files/raw-northshire-2026-10.svg"
+echo "== README.md's worked session $README_OK"
 echo
 echo "== Look around with psql:"
-echo "   psql -h $PGHOST -p $PGPORT -U postgres crimesnap_demo"
+echo "   . $DEMO/env; psql            (or: psql -h $PGHOST -p $PGPORT -U postgres crimesnap_demo)"
 echo "   (or: psql -h 127.0.0.1 -p $PGPORT -U postgres crimesnap_demo)"
 echo "   for example: SELECT * FROM crimesnap_api.street_crime LIMIT 10;"
 echo "                SELECT * FROM crimesnap.audit_snap_points();"
-echo "   Stop it with: make demo-stop"
+echo "   Stop it with: make demo-stop$([ "$DEMO" = /tmp/crimesnap-demo ] || echo " DEMO_DIR=$DEMO")"

@@ -50,7 +50,8 @@ cs_as_server() {
   fi
 }
 
-# cs_cluster_start WORK: initdb into WORK/data and start on a free port; exports libpq variables.
+# cs_cluster_start WORK: initdb into WORK/data and start on a free port (CS_PORT, when set,
+# fixes it); exports libpq variables.
 cs_cluster_start() {
   local work=$1
   CS_WORK=$work
@@ -65,7 +66,7 @@ cs_cluster_start() {
     --no-sync >"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; return 1; }
   local try port
   for try in 1 2 3 4 5; do
-    port=$(cs_free_port)
+    port=${CS_PORT:-$(cs_free_port)}
     if cs_as_server "$CS_BIN/pg_ctl" -D "$work/data" -l "$work/server.log" -w -t 60 \
          -o "-p $port -k $work/sock -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=40 ${CS_SERVER_OPTS:-}" \
          start >"$work/pg_ctl.log" 2>&1; then

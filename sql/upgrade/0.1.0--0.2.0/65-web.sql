@@ -1,7 +1,7 @@
 -- 0.1.0 -> 0.2.0, the web helper (issue 15): police.uk-compatible JSON, the street CSV as
--- police.uk writes it, RFC 7946 GeoJSON, WGS84 point columns, vector tiles, road numbers
+-- police.uk writes it, maps in SVG, RFC 7946 GeoJSON, WGS84 point columns, vector tiles, road numbers
 -- (street.ref) and the Ferry Terminal place label.  Carries the full definitions as they
--- stand in sql/install (10-inputs, 20-snap_points, 50-publish, 60-api, 65-police_uk).
+-- stand in sql/install (10-inputs, 20-snap_points, 50-publish, 60-api, 65-police_uk, 67-map).
 
 SELECT pg_catalog.set_config('search_path',
   pg_catalog.format('pg_catalog, %I, pg_temp',
@@ -646,6 +646,54 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_csv_file(text, text, boolean) IS
 
 -- ---- vector tiles ----
 
+-- A tile counts the crimes of its snap points by category: this index answers that from the
+-- index alone (once autovacuum has marked the pages all-visible after a publication).
+CREATE INDEX published_crime_point_counts ON crimesnap.published_crime (snap_version, point_id)
+  INCLUDE (month, force_id, category);
+
+CREATE FUNCTION crimesnap.tile_features(z integer, x integer, y integer, month date)
+RETURNS TABLE (street_id bigint, street_name text, crimes integer, by_category jsonb, geom geometry)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  -- The tile's box with a 64/4096 margin, in British National Grid, computed once so that
+  -- the planner sees a value and takes the snap points' GiST index.
+  area geometry := ST_Transform(ST_TileEnvelope(z, x, y, margin => 0.015625::float8), 27700);
+BEGIN
+  -- The rows of crimesnap.published_street_crime (street-level publications, their snap
+  -- point sets and category schemes), counted per snap point and category for the points
+  -- in the tile only: published_crime's (snap_version, point_id) index finds their crimes.
+  -- Web Mercator straight from the published longitude and latitude.
+  RETURN QUERY
+  WITH pts AS MATERIALIZED (
+    SELECT p.version, p.point_id, p.label, p.longitude, p.latitude, pub.force_id, pub.category_scheme
+      FROM crimesnap.publication pub
+      JOIN crimesnap.snap_point p ON p.version = pub.snap_version
+     WHERE pub.month = tile_features.month AND pub.status = 'street-level'
+       AND p.geom && area
+  ), counts AS (
+    SELECT pts.point_id, pc.category, pg_catalog.count(*)::integer AS n
+      FROM pts
+      JOIN crimesnap.published_crime pc
+        ON pc.snap_version = pts.version AND pc.point_id = pts.point_id
+       AND pc.force_id = pts.force_id AND pc.month = tile_features.month
+      JOIN crimesnap.category cat ON cat.scheme = pts.category_scheme AND cat.slug = pc.category
+     GROUP BY pts.point_id, pc.category
+  )
+  SELECT q.point_id, 'On or near ' || q.label, pg_catalog.sum(c.n)::integer,
+         pg_catalog.jsonb_object_agg(c.category, c.n),
+         ST_SetSRID(ST_MakePoint(q.longitude * 20037508.342789244::float8 / 180::float8,
+                                 pg_catalog.ln(pg_catalog.tan((90::float8 + q.latitude) * pg_catalog.pi() / 360::float8))
+                                   * 20037508.342789244::float8 / pg_catalog.pi()), 3857)
+    FROM counts c JOIN (SELECT DISTINCT ON (d.point_id) d.* FROM pts d ORDER BY d.point_id, d.version) q
+      ON q.point_id = c.point_id
+   GROUP BY q.point_id, q.label, q.longitude, q.latitude;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.tile_features(integer, integer, integer, date) IS
+  'Internal to crimesnap_api.tile(): the snap points of a month''s street-level publications inside tile z/x/y (with its margin), each with its crimes, its count per category and its Web Mercator point.';
+
 CREATE FUNCTION crimesnap_api.tile(z integer, x integer, y integer, month text DEFAULT NULL)
 RETURNS bytea
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -653,9 +701,7 @@ SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 DECLARE
-  m text;
-  bounds geometry;
-  area geometry;
+  m date;
   mvt bytea;
 BEGIN
   IF z IS NULL OR x IS NULL OR y IS NULL OR z NOT BETWEEN 0 AND 24
@@ -663,29 +709,188 @@ BEGIN
     RAISE EXCEPTION 'tile %/%/% does not exist', coalesce(z::text, 'NULL'), coalesce(x::text, 'NULL'), coalesce(y::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'z is 0 to 24; x and y are 0 to 2^z - 1.';
   END IF;
-  m := coalesce(pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM'),
-                (SELECT l.latest_month FROM crimesnap_api.last_updated l));
-  bounds := ST_TileEnvelope(z, x, y);
-  -- The tile with a 64/4096 margin, as a box in British National Grid: the snap points'
-  -- index finds the candidates, so no month is ever aggregated as a whole.
-  area := ST_Transform(ST_TileEnvelope(z, x, y, margin => 0.015625::float8), 27700);
+  m := coalesce(crimesnap_api.parse_month(month),
+                (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.status = 'street-level'));
   SELECT ST_AsMVT(t, 'crimes'::text, 4096, 'geom'::text, 'street_id'::text) INTO mvt
-    FROM (SELECT ST_AsMVTGeom(ST_Transform(c.geom, 3857), Box2D(bounds), 4096, 64, true) AS geom,
-                 c.street_id, c.street_name, c.month, pg_catalog.sum(c.n)::integer AS crimes,
-                 pg_catalog.jsonb_object_agg(c.category, c.n) AS by_category
-            FROM (SELECT s.street_id, s.street_name, s.month, s.geom, s.category, pg_catalog.count(*)::integer AS n
-                    FROM crimesnap.published_street_crime s
-                   WHERE s.geom && area AND s.month = m
-                   GROUP BY s.street_id, s.street_name, s.month, s.geom, s.category) c
-           GROUP BY c.street_id, c.street_name, c.month, c.geom) t
+    FROM (SELECT ST_AsMVTGeom(f.geom, ST_TileEnvelope(z, x, y)::box2d, 4096, 64, true) AS geom,
+                 f.street_id, f.street_name, pg_catalog.to_char(m, 'YYYY-MM') AS month, f.crimes, f.by_category
+            FROM crimesnap.tile_features(z, x, y, m) f) t
    WHERE t.geom IS NOT NULL;
   RETURN coalesce(mvt, ''::bytea);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.tile(integer, integer, integer, text) IS
-  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points.';
+  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": feature id street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points (crimesnap.tile_features); a month is never aggregated as a whole.';
 
 -- ---- privileges for this section (90-grants.sql repeats them for the whole schema) ----
+REVOKE ALL ON FUNCTION crimesnap.tile_features(integer, integer, integer, date) FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA crimesnap_api FROM PUBLIC;
 GRANT SELECT ON crimesnap_api.force, crimesnap_api.neighbourhood TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA crimesnap_api TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
+
+-- ---- 67-map: new in 0.2.0 ----
+CREATE FUNCTION crimesnap_api.svg_view_box(extent box2d)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.format('%s %s %s %s', ST_XMin($1)::numeric(12, 1), (-ST_YMax($1))::numeric(12, 1),
+                           (ST_XMax($1) - ST_XMin($1))::numeric(12, 1), (ST_YMax($1) - ST_YMin($1))::numeric(12, 1))
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.svg_view_box(box2d) IS
+  'The SVG viewBox of an EPSG:27700 extent as ST_AsSVG draws it (y is minus the northing).';
+
+CREATE FUNCTION crimesnap_api.map_svg(month text DEFAULT NULL, force text DEFAULT NULL, width integer DEFAULT 1000)
+RETURNS xml
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(month);
+  f text := CASE WHEN force IS NULL THEN NULL ELSE crimesnap_api.police_uk_check_force(force) END;
+  extent box2d;
+  doc xml;
+BEGIN
+  IF width IS NULL OR width NOT BETWEEN 100 AND 10000 THEN
+    RAISE EXCEPTION 'width % is not between 100 and 10000 pixels', coalesce(width::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT ST_Expand(ST_Extent(n.geom), 50::float8) INTO extent
+    FROM crimesnap.neighbourhood n WHERE f IS NULL OR n.force_id = f;
+  IF extent IS NULL THEN
+    RAISE EXCEPTION 'no neighbourhood is loaded' USING ERRCODE = 'no_data_found';
+  END IF;
+  SELECT xmlelement(name svg,
+           xmlattributes('http://www.w3.org/2000/svg' AS xmlns,
+                         crimesnap_api.svg_view_box(extent) AS "viewBox",
+                         width AS width,
+                         pg_catalog.round(width * (ST_YMax(extent) - ST_YMin(extent)) / (ST_XMax(extent) - ST_XMin(extent)))::integer AS height,
+                         'crimesnap-map' AS class),
+           xmlelement(name title, 'Crimes and ASB on the map, ' || m),
+           xmlelement(name rect, xmlattributes(ST_XMin(extent) AS x, -ST_YMax(extent) AS y,
+                                               ST_XMax(extent) - ST_XMin(extent) AS width,
+                                               ST_YMax(extent) - ST_YMin(extent) AS height, '#f7f5ef' AS fill)),
+           xmlelement(name g, xmlattributes('streets' AS class, '#c8c2b4' AS stroke, 'none' AS fill,
+                                            '6' AS "stroke-width", 'round' AS "stroke-linecap"),
+             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d))
+                            ORDER BY s.street_id)
+                FROM crimesnap.street s
+                LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
+               WHERE s.geom && ST_SetSRID(extent::geometry, 27700) AND coalesce(h.carries_points, true))),
+           xmlelement(name g, xmlattributes('neighbourhoods' AS class, '#3b4a6b' AS stroke, 'none' AS fill,
+                                            '5' AS "stroke-width", '24 12' AS "stroke-dasharray"),
+             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id),
+                                       xmlelement(name title, n.name || ' (' || n.neighbourhood_id || ')'))
+                            ORDER BY n.neighbourhood_id)
+                FROM crimesnap.neighbourhood n WHERE f IS NULL OR n.force_id = f)),
+           xmlelement(name g, xmlattributes('crimes' AS class, '#d7301f' AS fill, '0.55' AS "fill-opacity",
+                                            '#7f0000' AS stroke, '2' AS "stroke-width"),
+             (SELECT xmlagg(xmlelement(name circle,
+                              xmlattributes('crime' AS class, p.street_id AS "data-street-id", p.crimes AS "data-crimes",
+                                            ST_X(p.geom)::numeric(12, 1) AS cx, (-ST_Y(p.geom))::numeric(12, 1) AS cy,
+                                            crimesnap_api.map_radius(p.crimes) AS r),
+                              xmlelement(name title, p.street_name || ': ' || p.crimes ||
+                                         CASE WHEN p.crimes = 1 THEN ' crime or ASB' ELSE ' crimes and ASB' END))
+                            ORDER BY p.crimes DESC, p.street_id)
+                FROM crimesnap_api.snap_point_crimes p
+               WHERE p.month = m AND (f IS NULL OR p.force = f))))
+    INTO doc;
+  RETURN doc;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.map_svg(text, text, integer) IS
+  'The published month as an SVG map (xml): streets, neighbourhood boundaries, and a circle per snap point with crimes (class "crime", data-street-id, data-crimes), its area proportional to the count, with a title. month NULL: the newest on the map; force NULL: every force. SECURITY DEFINER to draw the street centrelines; nothing else it reads is unpublished.';
+
+CREATE FUNCTION crimesnap_api.map_radius(crimes bigint)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT (8::float8 * pg_catalog.sqrt($1::float8))::numeric(8, 1)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.map_radius(bigint) IS
+  'Radius in metres of a snap point''s circle on crimesnap_api.map_svg(): area proportional to its crimes (1 crime: 8 m, 25 crimes: 40 m).';
+
+CREATE FUNCTION crimesnap.raw_map_svg(force text, month date, width integer DEFAULT 1000)
+RETURNS xml
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  extent box2d;
+  v integer;
+  doc xml;
+BEGIN
+  IF width IS NULL OR width NOT BETWEEN 100 AND 10000 THEN
+    RAISE EXCEPTION 'width % is not between 100 and 10000 pixels', coalesce(width::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT p.snap_version INTO v FROM crimesnap.publication p
+   WHERE p.force_id = raw_map_svg.force AND p.month = raw_map_svg.month AND p.status = 'street-level';
+  IF v IS NULL THEN
+    RAISE EXCEPTION 'force % has no street-level publication for %', force, pg_catalog.to_char(month, 'YYYY-MM')
+      USING ERRCODE = 'no_data_found',
+            HINT = 'Draw a month on the map: after roll-off a record survives only as counts.';
+  END IF;
+  SELECT ST_Expand(ST_Extent(n.geom), 50::float8) INTO extent
+    FROM crimesnap.neighbourhood n WHERE n.force_id = raw_map_svg.force;
+  SELECT xmlelement(name svg,
+           xmlattributes('http://www.w3.org/2000/svg' AS xmlns,
+                         crimesnap_api.svg_view_box(extent) AS "viewBox",
+                         width AS width,
+                         pg_catalog.round(width * (ST_YMax(extent) - ST_YMin(extent)) / (ST_XMax(extent) - ST_XMin(extent)))::integer AS height,
+                         'crimesnap-raw-map' AS class),
+           xmlelement(name title, 'Raw locations and where they were published: ' || force || ', ' || pg_catalog.to_char(month, 'YYYY-MM')
+                                  || ' (confidential: raw locations)'),
+           xmlelement(name rect, xmlattributes(ST_XMin(extent) AS x, -ST_YMax(extent) AS y,
+                                               ST_XMax(extent) - ST_XMin(extent) AS width,
+                                               ST_YMax(extent) - ST_YMin(extent) AS height, '#ffffff' AS fill)),
+           xmlelement(name g, xmlattributes('catchments' AS class, '#9fb8d6' AS stroke, '#eef3f9' AS fill, '2' AS "stroke-width"),
+             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(c.geom, 0, 1) AS d, c.point_id AS "data-street-id"))
+                            ORDER BY c.point_id)
+                FROM crimesnap.snap_point_catchment c JOIN crimesnap.snap_point sp ON sp.version = c.version AND sp.point_id = c.point_id
+                JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = sp.neighbourhood_id
+               WHERE c.version = v AND n.force_id = raw_map_svg.force AND NOT ST_IsEmpty(c.geom))),
+           xmlelement(name g, xmlattributes('streets' AS class, '#d9d4c7' AS stroke, 'none' AS fill, '4' AS "stroke-width"),
+             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d)) ORDER BY s.street_id)
+                FROM crimesnap.street s WHERE s.geom && ST_SetSRID(extent::geometry, 27700))),
+           xmlelement(name g, xmlattributes('neighbourhoods' AS class, '#3b4a6b' AS stroke, 'none' AS fill,
+                                            '5' AS "stroke-width", '24 12' AS "stroke-dasharray"),
+             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id))
+                            ORDER BY n.neighbourhood_id)
+                FROM crimesnap.neighbourhood n WHERE n.force_id = raw_map_svg.force)),
+           xmlelement(name g, xmlattributes('moves' AS class, '#555555' AS stroke, '1.5' AS "stroke-width", '0.7' AS "stroke-opacity"),
+             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(ST_MakeLine(r.geom, sp.geom), 0, 1) AS d)) ORDER BY r.crime_id)
+                FROM crimesnap.published_crime pc
+                JOIN crimesnap.raw_crime r ON r.crime_id = pc.crime_id
+                JOIN crimesnap.snap_point sp ON sp.version = pc.snap_version AND sp.point_id = pc.point_id
+               WHERE pc.force_id = raw_map_svg.force AND pc.month = raw_map_svg.month AND r.geom IS NOT NULL)),
+           xmlelement(name g, xmlattributes('raw' AS class, '#000000' AS fill),
+             (SELECT xmlagg(xmlelement(name circle, xmlattributes('raw' AS class, ST_X(r.geom)::numeric(12, 1) AS cx,
+                                                                  (-ST_Y(r.geom))::numeric(12, 1) AS cy, 4 AS r)) ORDER BY r.crime_id)
+                FROM crimesnap.raw_crime r
+               WHERE r.force_id = raw_map_svg.force AND r.month = raw_map_svg.month AND r.geom IS NOT NULL
+                 AND r.superseded_by_batch IS NULL)),
+           xmlelement(name g, xmlattributes('published' AS class, '#d7301f' AS fill, '0.8' AS "fill-opacity", '#7f0000' AS stroke),
+             (SELECT xmlagg(xmlelement(name circle, xmlattributes('published' AS class, sp.point_id AS "data-street-id",
+                                                                  ST_X(sp.geom)::numeric(12, 1) AS cx, (-ST_Y(sp.geom))::numeric(12, 1) AS cy,
+                                                                  crimesnap_api.map_radius(x.n) AS r),
+                                       xmlelement(name title, 'On or near ' || sp.label || ': ' || x.n))
+                            ORDER BY sp.point_id)
+                FROM (SELECT pc.point_id, pg_catalog.count(*) AS n FROM crimesnap.published_crime pc
+                       WHERE pc.force_id = raw_map_svg.force AND pc.month = raw_map_svg.month AND pc.point_id IS NOT NULL
+                       GROUP BY pc.point_id) x
+                JOIN crimesnap.snap_point sp ON sp.version = v AND sp.point_id = x.point_id)))
+    INTO doc;
+  RETURN doc;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.raw_map_svg(text, date, integer) IS
+  'Confidential: a force''s street-level month as an SVG picture of the guarantee, for its data controller: the catchment polygons, each raw location (black) joined by a line to the snap point it was published at (red, sized by its crimes). Runs as the caller, so only roles that read crimesnap.raw_crime can draw it; never in crimesnap_api.';
+
+-- ---- privileges for this section (90-grants.sql repeats the crimesnap_api ones) ----
+REVOKE ALL ON FUNCTION crimesnap.raw_map_svg(text, date, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crimesnap.raw_map_svg(text, date, integer) TO crimesnap_publisher;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA crimesnap_api FROM PUBLIC;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA crimesnap_api TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
