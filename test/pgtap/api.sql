@@ -21,7 +21,7 @@ SELECT * FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-23');
 -- ---- the contract's objects ----
 SELECT set_eq($$SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'crimesnap_api'$$,
   ARRAY['street_crime', 'no_location_crime', 'category', 'published_month', 'last_updated', 'snap_point_crimes', 'trend',
-        'month_totals', 'police_uk_street_csv', 'catchment', 'force', 'neighbourhood',
+        'month_totals', 'police_uk_street_csv', 'catchment', 'force', 'neighbourhood', 'lsoa_month_counts', 'lsoa_trend',
         'outcome_category', 'crime_outcome'],   -- the last two: test/pgtap/outcomes.sql
   'crimesnap_api holds exactly the views this file and outcomes.sql check');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'crimesnap_api'$$,
@@ -144,7 +144,8 @@ SELECT is((SELECT count(*) FROM (
                            ('crimesnap_api.catchment', 'latitude'), ('crimesnap_api.catchment', 'longitude'),
                            ('crimesnap_api.catchment', 'geom'),
                            ('crimesnap_api.street_crime', 'geom_wgs84'), ('crimesnap_api.snap_point_crimes', 'geom_wgs84'),
-                           ('crimesnap_api.neighbourhood', 'geom'), ('crimesnap_api.neighbourhood', 'geom_wgs84')) x), 0::bigint,
+                           ('crimesnap_api.neighbourhood', 'geom'), ('crimesnap_api.neighbourhood', 'geom_wgs84'),
+                           ('crimesnap_api.lsoa_month_counts', 'geom'), ('crimesnap_api.lsoa_month_counts', 'geom_wgs84')) x), 0::bigint,
   'no view has a coordinate column this file does not check');
 SELECT is((SELECT count(*) FROM published_point p
             WHERE NOT EXISTS (SELECT FROM crimesnap.snap_point s
