@@ -67,7 +67,7 @@ SELECT is((SELECT count(*) FROM rel_privs WHERE role = 'crimesnap_analyst' AND p
 SELECT is((SELECT array_agg(rel ORDER BY rel) FROM rel_privs
             WHERE role = 'crimesnap_analyst' AND rel LIKE 'crimesnap.%'),
           ARRAY['crimesnap.category', 'crimesnap.category_fold', 'crimesnap.force',
-                'crimesnap.force_snap_point_result', 'crimesnap.lsoa', 'crimesnap.neighbourhood',
+                'crimesnap.force_snap_point_result', 'crimesnap.lsoa', 'crimesnap.lsoa_cover', 'crimesnap.neighbourhood',
                 'crimesnap.offence_code', 'crimesnap.outcome_category', 'crimesnap.place_class', 'crimesnap.publication',
                 'crimesnap.snap_point', 'crimesnap.snap_point_catchment', 'crimesnap.snap_point_change',
                 'crimesnap.snap_point_set', 'crimesnap.trend'],
