@@ -85,9 +85,26 @@ BEGIN
   END LOOP;
 END $$;
 
+-- The backend's own CPU time (user + system, in clock ticks of 10 ms) from /proc: on a
+-- shared machine the wall-clock figures include waiting for a core, this does not.
+CREATE FUNCTION bench_tile.cpu_ticks() RETURNS bigint LANGUAGE sql AS $$
+  SELECT split_part(s, ' ', 13)::bigint + split_part(s, ' ', 14)::bigint
+    FROM (SELECT regexp_replace(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), '^.*\) ', 'x ') AS s) x
+$$;
+
+-- A yardstick for the machine: the CPU time of counting a million rows (about 60 ms on an
+-- idle current core); read the tile figures against it.
+SELECT bench_tile.cpu_ticks() AS ticks_before \gset
+SELECT count(*) FROM generate_series(1, 1000000) \g /dev/null
+SELECT (bench_tile.cpu_ticks() - :ticks_before) * 10 AS yardstick_cpu_ms_count_1e6_rows;
+
 -- Warm the cache once, then time.
 SELECT sum(length(crimesnap_api.tile(z, x, y, '2026-10'))) > 0 AS warmed FROM bench_tile.tile;
+SELECT bench_tile.cpu_ticks() AS ticks_before \gset
 CALL bench_tile.run('crimesnap_api.tile', 'SELECT crimesnap_api.tile($1, $2, $3, ''2026-10'')', 200);
+SELECT round((bench_tile.cpu_ticks() - :ticks_before) * 10.0 / count(*), 1) AS tile_cpu_ms_per_tile,
+       round(sum(ms) / count(*), 1) AS tile_wall_ms_per_tile
+  FROM bench_tile.timing WHERE what = 'crimesnap_api.tile';
 -- Without it: ST_AsMVT over the API view of points with their counts, cut to the tile.
 CALL bench_tile.run('ST_AsMVT over crimesnap_api.snap_point_crimes',
   'SELECT ST_AsMVT(t, ''crimes'') FROM (
