@@ -81,7 +81,7 @@ SELECT c.id,
        p.longitude,
        p.lsoa_code,
        p.lsoa_name,
-       c.outcome AS outcome_status,
+       oc.name AS outcome_status,
        c.context,
        p.geom,
        ST_SetSRID(ST_MakePoint(p.longitude, p.latitude), 4326)::geometry(Point, 4326) AS geom_wgs84
@@ -90,6 +90,7 @@ SELECT c.id,
   JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
   JOIN crimesnap.force f ON f.force_id = c.force_id
   JOIN crimesnap.category cat ON cat.scheme = pub.category_scheme AND cat.slug = c.category
+  LEFT JOIN crimesnap.outcome_category oc ON oc.slug = c.outcome
  WHERE pub.status = 'street-level';
 COMMENT ON VIEW crimesnap.published_street_crime IS
   'Internal: the street-level crimes and ASB on the map, at their snap points. crimesnap_api.street_crime shows it to the web; SECURITY DEFINER API functions search it.';
@@ -107,8 +108,8 @@ COMMENT ON COLUMN crimesnap.published_street_crime.latitude IS 'WGS84 latitude o
 COMMENT ON COLUMN crimesnap.published_street_crime.longitude IS 'WGS84 longitude of the snap point.';
 COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_code IS 'LSOA of the snap point.';
 COMMENT ON COLUMN crimesnap.published_street_crime.lsoa_name IS 'Name of that LSOA.';
-COMMENT ON COLUMN crimesnap.published_street_crime.outcome_status IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap.published_street_crime.context IS 'Context supplied by the force, screened at load.';
+COMMENT ON COLUMN crimesnap.published_street_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category.';
+COMMENT ON COLUMN crimesnap.published_street_crime.context IS 'Context the force approved for publication, or NULL.';
 COMMENT ON COLUMN crimesnap.published_street_crime.geom IS 'The snap point, EPSG:27700.';
 COMMENT ON COLUMN crimesnap.published_street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326).';
 CREATE OR REPLACE VIEW crimesnap_api.street_crime WITH (security_barrier) AS
@@ -129,8 +130,8 @@ COMMENT ON COLUMN crimesnap_api.street_crime.latitude IS 'WGS84 latitude of the 
 COMMENT ON COLUMN crimesnap_api.street_crime.longitude IS 'WGS84 longitude of the snap point.';
 COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_code IS 'LSOA the snap point lies in.';
 COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_name IS 'Name of that LSOA.';
-COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome category.';
-COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context supplied by the force.';
+COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category (crimesnap_api.outcome_category), never the force''s own words.';
+COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context the force approved for publication, or NULL.';
 COMMENT ON COLUMN crimesnap_api.street_crime.geom IS 'The snap point, EPSG:27700.';
 COMMENT ON COLUMN crimesnap_api.street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
 CREATE OR REPLACE VIEW crimesnap_api.snap_point_crimes AS
