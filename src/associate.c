@@ -451,10 +451,14 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	addr_key = name_keys(&nk, addr_name, naddr);
 	byname = palloc(sizeof(NameEntry) * Max(nstreet, 1));
 	street_box = palloc(sizeof(CsBox) * Max(nstreet, 1));
+	/*
+	 * Room for every edge the loop below writes: at most npoints - 1 between consecutive
+	 * vertices, and one edge of length zero for a street of a single vertex.
+	 */
 	e.n = 0;
 	for (int s = 0; s < nstreet; s++)
-		if (!street_geom.nulls[s])
-			e.n += Max(street_geom.geoms[s].npoints - 1, 0);
+		if (!street_geom.nulls[s] && street_geom.geoms[s].npoints > 0)
+			e.n += Max(street_geom.geoms[s].npoints - 1, 1);
 	e.a = palloc(sizeof(CsPoint) * Max(e.n, 1));
 	e.b = palloc(sizeof(CsPoint) * Max(e.n, 1));
 	e.street = palloc(sizeof(int) * Max(e.n, 1));

@@ -73,12 +73,25 @@ typedef struct CsGeom
 /* Cached lookups to call PostGIS's own send/receive functions for geometry. */
 typedef struct CsGeomIO
 {
-	Oid			typid;
 	Oid			ioparam;
 	FmgrInfo	send;
 	FmgrInfo	recv;
 } CsGeomIO;
 
+/*
+ * The largest coordinate (in absolute value) crimesnap computes with.  British National
+ * Grid needs under 1.3e6 and Web Mercator 2.1e7; anything beyond 1e9 is a unit or SRID
+ * error, and 1e300 would overflow every squared distance.
+ */
+#define CS_MAX_COORD 1.0e9
+
+static inline bool
+cs_coord_ok(double x, double y)
+{
+	return fabs(x) <= CS_MAX_COORD && fabs(y) <= CS_MAX_COORD;	/* false for NaN */
+}
+
+extern const char *cs_wkb_type_name(int type);
 extern void cs_geomio_init(CsGeomIO *io, Oid geometry_typid, MemoryContext mcxt);
 extern void cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *out);
 extern void cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *out);

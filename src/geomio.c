@@ -18,6 +18,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "crimesnap.h"
@@ -32,6 +33,47 @@ typedef struct WkbReader
 	const uint8 *end;
 	bool		swap;			/* the buffer's byte order differs from ours */
 } WkbReader;
+
+/* The name of a WKB geometry type, for messages. */
+const char *
+cs_wkb_type_name(int type)
+{
+	switch (type)
+	{
+		case CS_WKB_POINT:
+			return "point";
+		case CS_WKB_LINESTRING:
+			return "linestring";
+		case CS_WKB_POLYGON:
+			return "polygon";
+		case CS_WKB_MULTIPOINT:
+			return "multipoint";
+		case CS_WKB_MULTILINESTRING:
+			return "multilinestring";
+		case CS_WKB_MULTIPOLYGON:
+			return "multipolygon";
+		case 7:
+			return "geometrycollection";
+		case 8:
+			return "circularstring";
+		case 9:
+			return "compoundcurve";
+		case 10:
+			return "curvepolygon";
+		case 11:
+			return "multicurve";
+		case 12:
+			return "multisurface";
+		case 15:
+			return "polyhedralsurface";
+		case 16:
+			return "tin";
+		case 17:
+			return "triangle";
+		default:
+			return "geometry of an unknown type";
+	}
+}
 
 void
 cs_geomio_init(CsGeomIO *io, Oid geometry_typid, MemoryContext mcxt)
@@ -49,7 +91,6 @@ cs_geomio_init(CsGeomIO *io, Oid geometry_typid, MemoryContext mcxt)
 	getTypeBinaryInputInfo(geometry_typid, &recvfn, &io->ioparam);
 	fmgr_info_cxt(sendfn, &io->send, mcxt);
 	fmgr_info_cxt(recvfn, &io->recv, mcxt);
-	io->typid = geometry_typid;
 }
 
 static void
@@ -85,6 +126,21 @@ wkb_double(WkbReader *r)
 		bits = pg_bswap64(bits);
 	memcpy(&v, &bits, 8);
 	return v;
+}
+
+/*
+ * Refuse a coordinate crimesnap cannot compute with: NaN, infinite, or so large that
+ * squaring a difference overflows (the grids and distances work on plain doubles).
+ */
+static void
+check_coord(double x, double y)
+{
+	if (!cs_coord_ok(x, y))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("geometry has a NaN, infinite or out-of-range coordinate"),
+				 errhint("crimesnap accepts finite coordinates no further than %g from the origin; "
+						 "check the geometry's source and SRID.", CS_MAX_COORD)));
 }
 
 /* Read a byte-order mark and a type word; returns the base type, sets ndims and srid. */
@@ -155,6 +211,7 @@ wkb_read_coords(WkbReader *r, int ndims, CsGeom *g, int *cap, uint32 n)
 			(void) wkb_double(r);
 		if (isnan(x) && isnan(y) && n == 1)
 			continue;
+		check_coord(x, y);
 		geom_add_point(g, cap, x, y);
 	}
 }
@@ -225,7 +282,7 @@ cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *g)
 					if (subtype != type - 3)
 						ereport(ERROR,
 								(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-								 errmsg("unexpected member type %d in a multi-geometry", subtype)));
+								 errmsg("unexpected %s in a multi-geometry", cs_wkb_type_name(subtype))));
 					geom_start_part(g, &partcap);
 					wkb_read_coords(&r, subdims, g, &cap,
 									subtype == CS_WKB_POINT ? 1 : wkb_uint32(&r));
@@ -238,7 +295,7 @@ cs_geom_decode(CsGeomIO *io, Datum geometry, CsGeom *g)
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("crimesnap does not accept geometry type %d here", type),
+					 errmsg("crimesnap does not accept a %s here", cs_wkb_type_name(type)),
 					 errhint("Pass points for addresses and crimes, and lines for streets.")));
 	}
 	pfree(ewkb);
@@ -268,7 +325,7 @@ cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *g)
 	if (type != CS_WKB_POLYGON && type != CS_WKB_MULTIPOLYGON)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("crimesnap expected a polygon or multipolygon, not geometry type %d", type),
+				 errmsg("crimesnap expected a polygon or multipolygon, not a %s", cs_wkb_type_name(type)),
 				 errhint("Neighbourhood boundaries are stored as MultiPolygons in EPSG:27700.")));
 	if (type == CS_WKB_MULTIPOLYGON)
 		npolys = wkb_uint32(&r);
@@ -302,6 +359,7 @@ cs_geom_decode_polygonal(CsGeomIO *io, Datum geometry, CsGeom *g)
 
 				for (int d = 2; d < polydims; d++)
 					(void) wkb_double(&r);
+				check_coord(x, y);
 				geom_add_point(g, &cap, x, y);
 			}
 			g->partstart[g->nparts] = g->npoints;
@@ -406,6 +464,13 @@ cs_line_datum(CsGeomIO *io, const CsPoint *pts, int n, int32 srid)
 	return ReceiveFunctionCall(&io->recv, &buf, io->ioparam, -1);
 }
 
+/* Error context of cs_geom_array_decode(): which element was being read. */
+static void
+geom_array_error_context(void *arg)
+{
+	errcontext("element %d of a geometry array", *(int *) arg + 1);
+}
+
 /*
  * Decode a geometry[] into out, allocating in mcxt.  Every element is decoded in a scratch
  * context (PostGIS's send function leaves garbage behind) and its coordinates appended to
@@ -431,6 +496,8 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 	int			partscap;
 	int		   *firstpt;
 	int		   *firstpart;
+	int			elem = 0;
+	ErrorContextCallback errcb;
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -450,10 +517,16 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 
 	scratch = AllocSetContextCreate(CurrentMemoryContext, "crimesnap geometry array element",
 									ALLOCSET_SMALL_SIZES);
+	errcb.callback = geom_array_error_context;
+	errcb.arg = &elem;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
 	for (int i = 0; i < out->n; i++)
 	{
 		CsGeom		g;
 
+		elem = i;
+		CHECK_FOR_INTERRUPTS();
 		firstpt[i] = npts;
 		firstpart[i] = nparts;
 		if (out->nulls[i])
@@ -481,6 +554,7 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 		nparts += g.nparts + 1;
 		MemoryContextReset(scratch);
 	}
+	error_context_stack = errcb.previous;
 	MemoryContextDelete(scratch);
 
 	/* Point every element into the shared arrays, now that they have stopped moving. */

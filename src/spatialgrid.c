@@ -88,6 +88,17 @@ cs_grid_build(CsGrid *g, const CsBox *boxes, const int *ids, int n, double min_c
 	}
 	w = ext.xmax - ext.xmin;
 	h = ext.ymax - ext.ymin;
+
+	/*
+	 * The decoders refuse non-finite and absurd coordinates; this guard keeps a NaN or
+	 * infinite cell count from ever reaching the int casts below, whatever the caller.
+	 */
+	if (!(w >= 0 && w <= 2 * CS_MAX_COORD && h >= 0 && h <= 2 * CS_MAX_COORD))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("cannot index geometries with a NaN, infinite or out-of-range coordinate"),
+				 errhint("crimesnap accepts finite coordinates no further than %g from the origin.",
+						 CS_MAX_COORD)));
 	cell = sqrt(Max(w * h, 1.0) * GRID_ITEMS_PER_CELL / Max(n, 1));
 	cell = Max(cell, min_cell);
 	cell = Max(cell, 1e-3);

@@ -21,6 +21,16 @@ INSERT INTO crimesnap.address (address_id, geom) VALUES (4, 'POLYGON((529500 181
 -- An empty geometry is refused.
 INSERT INTO crimesnap.address (address_id, geom) VALUES (5, 'POINT EMPTY');
 
+-- Coordinates crimesnap cannot compute with are refused, naming the row: NaN, infinite,
+-- outside the grid; so are streets of one vertex or of length zero.
+INSERT INTO crimesnap.address (address_id, geom) VALUES (6, ST_SetSRID(ST_MakePoint('NaN'::float8, 181800), 27700));
+INSERT INTO crimesnap.address (address_id, geom) VALUES (7, ST_MakePoint(529500, 'Infinity'::float8));
+INSERT INTO crimesnap.address (address_id, geom) VALUES (8, 'SRID=27700;POINT(529500 1e300)');
+INSERT INTO crimesnap.street (street_id, geom) VALUES (1, ST_SetSRID(ST_MakeLine(ARRAY[ST_MakePoint(529500, 181800)]), 27700));
+INSERT INTO crimesnap.street (street_id, geom) VALUES (2, 'SRID=27700;LINESTRING(529500 181800, 529500 181800)');
+INSERT INTO crimesnap.street (street_id, geom) VALUES (3, 'SRID=27700;LINESTRING(529500 181800, 529600 181800)');
+SELECT street_id, ST_AsText(geom) FROM crimesnap.street;
+
 -- Polygons become multipolygons; an invalid one is refused with a hint.
 INSERT INTO crimesnap.neighbourhood VALUES ('T1', 'testshire', 'One', 'POLYGON((0 0, 100 0, 100 100, 0 100, 0 0))');
 SELECT neighbourhood_id, GeometryType(geom), ST_SRID(geom) FROM crimesnap.neighbourhood;

@@ -37,6 +37,7 @@ echo "== start a throwaway cluster"
 cs_cluster_start "$WORK"
 export CS_WORK
 echo "   PostgreSQL $(psql -XAtc 'SHOW server_version') on port $PGPORT"
+started=$(psql -XAtc 'SELECT pg_postmaster_start_time()')
 
 status=0
 # ONLY="name ..." runs just the suites of those names (pg_regress, isolation, pgTAP and TAP),
@@ -135,6 +136,19 @@ if ! diff -u "$CS_ROOT/docs/reference.md" "$WORK/reference.md" >"$WORK/reference
   status=1
 else
   echo "docs/reference.md matches the catalog"
+fi
+
+# No input may crash the server (issue 9): a backend killed by a signal makes the postmaster
+# restart every session, which a suite may survive unnoticed, so look for it directly.
+echo "== no backend died"
+if grep -E "terminated by signal|was terminated by exception" "$WORK/server.log"; then
+  echo "a backend was terminated by a signal (server log: $WORK/server.log)"
+  status=1
+elif [ "$(psql -XAtc 'SELECT pg_postmaster_start_time()')" != "$started" ]; then
+  echo "the server restarted during the suites"
+  status=1
+else
+  echo "no backend was terminated by a signal"
 fi
 
 if [ $status -ne 0 ]; then
