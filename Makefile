@@ -56,6 +56,9 @@ OBJS = \
 	src/spatialgrid.o \
 	src/associate.o \
 	src/snapbuild.o \
+	src/snapkdtree.o \
+	src/snapboundary.o \
+	src/snapcache.o \
 	src/snapindex.o \
 	src/sanitise.o \
 	src/screen.o \
@@ -140,5 +143,6 @@ $(UPGRADE_built): $(UPGRADE_FRAGMENTS)
 
 $(OBJS): src/crimesnap.h
 src/screen.o src/screen_home.o src/screen_person.o: src/screen.h
+src/snapkdtree.o src/snapboundary.o src/snapcache.o src/snapindex.o: src/snapindex.h
 
 endif

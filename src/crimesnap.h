@@ -175,6 +175,7 @@ cs_cell_index(double v, double origin, double size, int n)
 }
 
 extern double cs_dist_pt_seg(CsPoint p, CsPoint a, CsPoint b);
+extern void cs_group_by_key(const int *key, int n, int nkeys, int *start, int *order);
 extern void cs_grid_build(CsGrid *g, const CsBox *boxes, const int *ids, int n, double min_cell);
 extern void cs_grid_locate(const CsGrid *g, double x, double y, int *cx, int *cy);
 extern double cs_grid_ring_bound(const CsGrid *g, double x, double y, int cx, int cy, int r);

@@ -46,6 +46,29 @@ cs_dist_pt_seg(CsPoint p, CsPoint a, CsPoint b)
 	return cs_dist_pt_pt(p, c);
 }
 
+/*
+ * Group items 0 .. n-1 by key, a counting sort: the items of key k are order[start[k]] to
+ * order[start[k + 1] - 1], in their original order.  Keys run from 0 to nkeys - 1; an item
+ * with a negative key is left out.  start has room for nkeys + 1, order for n.
+ */
+void
+cs_group_by_key(const int *key, int n, int nkeys, int *start, int *order)
+{
+	int		   *fill = palloc(sizeof(int) * Max(nkeys, 1));
+
+	memset(start, 0, sizeof(int) * (nkeys + 1));
+	for (int i = 0; i < n; i++)
+		if (key[i] >= 0)
+			start[key[i] + 1]++;
+	for (int k = 0; k < nkeys; k++)
+		start[k + 1] += start[k];
+	memcpy(fill, start, sizeof(int) * nkeys);
+	for (int i = 0; i < n; i++)
+		if (key[i] >= 0)
+			order[fill[key[i]]++] = i;
+	pfree(fill);
+}
+
 /* The range of cells a box covers. */
 static inline void
 box_cells(const CsGrid *g, const CsBox *b, int *x0, int *x1, int *y0, int *y1)
