@@ -55,7 +55,9 @@ OBJS = \
 	src/snappoint.o \
 	src/spatialgrid.o \
 	src/associate.o \
-	src/snapbuild.o \
+	src/snapclear.o \
+	src/snapsegments.o \
+	src/snapselect.o \
 	src/snapkdtree.o \
 	src/snapboundary.o \
 	src/snapcache.o \

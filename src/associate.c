@@ -22,6 +22,7 @@
 
 #include "common/hashfn.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -116,49 +117,6 @@ strhash_intern(StrHash *h, const char *s)
 	h->slot_id[i] = h->n;
 	h->str[h->n] = s;
 	return h->n++;
-}
-
-static int
-cstring_cmp(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *) a, *(const char *const *) b);
-}
-
-/*
- * Intern the non-NULL strings of up to two arrays: a sorted array of the distinct values,
- * whose positions are the ids cs_intern_lookup() returns.
- */
-char	  **
-cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct)
-{
-	char	  **all = palloc(sizeof(char *) * Max(na + nb, 1));
-	int			n = 0;
-	int			d = 0;
-
-	for (int i = 0; i < na; i++)
-		if (a[i] != NULL)
-			all[n++] = a[i];
-	for (int i = 0; i < nb; i++)
-		if (b[i] != NULL)
-			all[n++] = b[i];
-	qsort(all, n, sizeof(char *), cstring_cmp);
-	for (int i = 0; i < n; i++)
-		if (d == 0 || strcmp(all[d - 1], all[i]) != 0)
-			all[d++] = all[i];
-	*ndistinct = d;
-	return all;
-}
-
-/* The id of s among the interned strings, or -1 for NULL (or a string not interned). */
-int
-cs_intern_lookup(char **interned, int n, const char *s)
-{
-	char	  **hit;
-
-	if (s == NULL)
-		return -1;
-	hit = bsearch(&s, interned, n, sizeof(char *), cstring_cmp);
-	return hit == NULL ? -1 : (int) (hit - interned);
 }
 
 static int
@@ -317,6 +275,279 @@ grid_nearest(Search *sr, int area, CsPoint p, int want_key, double limit, int *b
  */
 #define NAME_LIST_MAX 8
 
+/* Everything one associate_addresses() call works on. */
+typedef struct Assoc
+{
+	int			naddr;
+	int64	   *addr_id;
+	CsGeomArray addr_geom;
+	char	  **addr_name;
+	char	  **addr_area_s;	/* NULL when no areas are given */
+	int			nstreet;
+	int64	   *street_id;
+	CsGeomArray street_geom;
+	char	  **street_name;
+	char	  **street_area_s;
+	double		max_name_distance;
+	int			nareas;
+	int		   *addr_area;		/* area ids, -1 for none */
+	int		   *street_area;
+	int		   *addr_key;		/* normalised name ids, -1 for none */
+	int		   *street_key;
+	NameEntry  *byname;			/* streets by (area, name key, street) */
+	int			nbyname;
+	CsBox	   *street_box;
+	Edges		e;
+} Assoc;
+
+/* The arguments, decoded and checked: lengths, NULLs and SRIDs. */
+static void
+assoc_arguments(FunctionCallInfo fcinfo, Assoc *as, MemoryContext work)
+{
+	int			n;
+
+	as->addr_id = cs_int8_array_decode(PG_GETARG_DATUM(0), &as->naddr, "address_ids");
+	cs_geom_array_decode(PG_GETARG_DATUM(1), &as->addr_geom, work);
+	as->addr_name = cs_text_array_decode(PG_GETARG_DATUM(2), &n);
+	if (as->addr_geom.n != as->naddr || n != as->naddr)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("associate_addresses got %d address ids, %d geometries and %d street names",
+						as->naddr, as->addr_geom.n, n),
+				 errhint("The address arrays must have one element per address.")));
+	as->street_id = cs_int8_array_decode(PG_GETARG_DATUM(3), &as->nstreet, "street_ids");
+	cs_geom_array_decode(PG_GETARG_DATUM(4), &as->street_geom, work);
+	as->street_name = cs_text_array_decode(PG_GETARG_DATUM(5), &n);
+	if (as->street_geom.n != as->nstreet || n != as->nstreet)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("associate_addresses got %d street ids, %d geometries and %d names",
+						as->nstreet, as->street_geom.n, n),
+				 errhint("The street arrays must have one element per street.")));
+	if (!PG_ARGISNULL(6))
+	{
+		as->addr_area_s = cs_text_array_decode(PG_GETARG_DATUM(6), &n);
+		if (n != as->naddr)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("associate_addresses got %d address areas for %d addresses", n, as->naddr),
+					 errhint("Pass one area per address, or NULL for none.")));
+	}
+	if (!PG_ARGISNULL(7))
+	{
+		as->street_area_s = cs_text_array_decode(PG_GETARG_DATUM(7), &n);
+		if (n != as->nstreet)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("associate_addresses got %d street areas for %d streets", n, as->nstreet),
+					 errhint("Pass one area per street, or NULL for none.")));
+	}
+	if ((as->addr_area_s == NULL) != (as->street_area_s == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("associate_addresses needs areas for both addresses and streets, or for neither"),
+				 errhint("Pass each address's and each street's neighbourhood_id, or leave both NULL.")));
+	if (as->naddr > 0 && as->nstreet > 0 &&
+		cs_geom_array_srid(&as->addr_geom, "address_geoms") != cs_geom_array_srid(&as->street_geom, "street_geoms"))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("addresses and streets have different SRIDs (%d and %d)",
+						cs_geom_array_srid(&as->addr_geom, "address_geoms"),
+						cs_geom_array_srid(&as->street_geom, "street_geoms")),
+				 errhint("Transform both to one SRID (crimesnap stores %d).", CRIMESNAP_SRID)));
+}
+
+/* Areas as ids (all in area 0 when none are given), and names as normalised key ids. */
+static void
+assoc_keys(Assoc *as)
+{
+	NameKeys	nk;
+
+	as->addr_area = palloc0(sizeof(int) * Max(as->naddr, 1));
+	as->street_area = palloc0(sizeof(int) * Max(as->nstreet, 1));
+	as->nareas = 1;
+	if (as->addr_area_s != NULL)
+	{
+		StrHash		ah;
+
+		strhash_init(&ah, 256);
+		for (int i = 0; i < as->nstreet; i++)
+			as->street_area[i] = as->street_area_s[i] == NULL ? -1 : strhash_intern(&ah, as->street_area_s[i]);
+		for (int i = 0; i < as->naddr; i++)
+			as->addr_area[i] = as->addr_area_s[i] == NULL ? -1 : strhash_intern(&ah, as->addr_area_s[i]);
+		as->nareas = Max(ah.n, 1);
+	}
+	strhash_init(&nk.raw, 1024);
+	strhash_init(&nk.keys, 1024);
+	nk.cap = 1024;
+	nk.key_of_raw = palloc(sizeof(int) * nk.cap);
+	for (int j = 0; j < nk.cap; j++)
+		nk.key_of_raw[j] = -2;
+	as->street_key = name_keys(&nk, as->street_name, as->nstreet);
+	as->addr_key = name_keys(&nk, as->addr_name, as->naddr);
+}
+
+/* Append the edge v-w of street s. */
+static inline void
+add_edge(Edges *e, CsPoint v, CsPoint w, int s)
+{
+	e->a[e->n] = v;
+	e->b[e->n] = w;
+	e->street[e->n] = s;
+	e->box[e->n].xmin = Min(v.x, w.x);
+	e->box[e->n].ymin = Min(v.y, w.y);
+	e->box[e->n].xmax = Max(v.x, w.x);
+	e->box[e->n].ymax = Max(v.y, w.y);
+	e->n++;
+}
+
+/* The streets' boxes, edges and name entries. */
+static void
+assoc_streets(Assoc *as)
+{
+	Edges	   *e = &as->e;
+	int			cap = 0;
+
+	as->byname = palloc(sizeof(NameEntry) * Max(as->nstreet, 1));
+	as->street_box = palloc(sizeof(CsBox) * Max(as->nstreet, 1));
+
+	/*
+	 * Room for every edge the loop below writes: at most npoints - 1 between consecutive
+	 * vertices, and one edge of length zero for a street of a single vertex.
+	 */
+	for (int s = 0; s < as->nstreet; s++)
+		if (!as->street_geom.nulls[s] && as->street_geom.geoms[s].npoints > 0)
+			cap += Max(as->street_geom.geoms[s].npoints - 1, 1);
+	e->a = palloc(sizeof(CsPoint) * Max(cap, 1));
+	e->b = palloc(sizeof(CsPoint) * Max(cap, 1));
+	e->street = palloc(sizeof(int) * Max(cap, 1));
+	e->box = palloc(sizeof(CsBox) * Max(cap, 1));
+	e->n = 0;
+	for (int s = 0; s < as->nstreet; s++)
+	{
+		CsGeom	   *g = &as->street_geom.geoms[s];
+		CsBox	   *sb = &as->street_box[s];
+
+		sb->xmin = sb->ymin = DBL_MAX;
+		sb->xmax = sb->ymax = -DBL_MAX;
+		if (as->street_geom.nulls[s] || g->npoints == 0 || as->street_area[s] < 0)
+			continue;
+		if (g->type != CS_WKB_LINESTRING && g->type != CS_WKB_MULTILINESTRING)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("street %lld is a %s, not a linestring", (long long) as->street_id[s],
+							cs_wkb_type_name(g->type)),
+					 errhint("Pass street centrelines as LineStrings or MultiLineStrings.")));
+		for (int p = 0; p < g->nparts; p++)
+			for (int j = g->partstart[p]; j < g->partstart[p + 1]; j++)
+			{
+				sb->xmin = Min(sb->xmin, g->points[j].x);
+				sb->ymin = Min(sb->ymin, g->points[j].y);
+				sb->xmax = Max(sb->xmax, g->points[j].x);
+				sb->ymax = Max(sb->ymax, g->points[j].y);
+				if (j + 1 < g->partstart[p + 1])
+					add_edge(e, g->points[j], g->points[j + 1], s);
+			}
+		/* A street of a single vertex is an edge of length zero, so it can still be found. */
+		if (g->npoints == 1)
+			add_edge(e, g->points[0], g->points[0], s);
+		Assert(e->n <= cap);
+		if (as->street_key[s] >= 0)
+		{
+			NameEntry  *ne = &as->byname[as->nbyname++];
+
+			ne->area = as->street_area[s];
+			ne->key = as->street_key[s];
+			ne->street = s;
+		}
+	}
+	qsort(as->byname, as->nbyname, sizeof(NameEntry), name_entry_cmp);
+}
+
+/* The search state: edges grouped by area, so each area's grid covers a contiguous range. */
+static void
+assoc_search_init(Assoc *as, Search *sr)
+{
+	int		   *key = palloc(sizeof(int) * Max(as->e.n, 1));
+	int		   *edge_order = palloc(sizeof(int) * Max(as->e.n, 1));
+	int		   *area_start = palloc(sizeof(int) * (as->nareas + 1));
+
+	for (int i = 0; i < as->e.n; i++)
+		key[i] = as->street_area[as->e.street[i]];
+	cs_group_by_key(key, as->e.n, as->nareas, area_start, edge_order);
+	pfree(key);
+	sr->e = &as->e;
+	sr->street_id = as->street_id;
+	sr->street_key = as->street_key;
+	sr->edge_order = edge_order;
+	sr->area_start = area_start;
+	sr->grids = palloc0(sizeof(CsGrid) * as->nareas);
+	sr->grid_built = palloc0(sizeof(bool) * as->nareas);
+	sr->stamp = palloc(sizeof(int) * Max(as->e.n, 1));
+	for (int i = 0; i < as->e.n; i++)
+		sr->stamp[i] = -1;
+	sr->search = 0;
+	sr->ringcap = 64;
+	sr->ring = palloc(sizeof(int) * sr->ringcap);
+}
+
+/*
+ * The nearest street of the address's own name key within max_name_distance: down the
+ * short list of that name's streets in the area, or through the grid when it is long.
+ */
+static void
+by_name(Assoc *as, Search *sr, int area, int key, CsPoint p, int *best, double *bestd)
+{
+	NameEntry	probe = {area, key, -1};
+	int			lo = 0,
+				hi = as->nbyname;
+
+	/* The first entry of (area, key): entries sort by street after it. */
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (name_entry_cmp(&as->byname[mid], &probe) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	hi = lo;
+	while (hi < as->nbyname && as->byname[hi].area == area && as->byname[hi].key == key)
+		hi++;
+	if (hi - lo > NAME_LIST_MAX)
+	{
+		grid_nearest(sr, area, p, key, as->max_name_distance, best, bestd);
+		return;
+	}
+	for (int k = lo; k < hi; k++)
+	{
+		int			s = as->byname[k].street;
+		CsGeom	   *sg = &as->street_geom.geoms[s];
+
+		if (box_dist(p, &as->street_box[s]) > Min(*bestd, as->max_name_distance))
+			continue;
+		for (int pt = 0; pt < sg->nparts; pt++)
+		{
+			int			j0 = sg->partstart[pt];
+			int			j1 = sg->partstart[pt + 1];
+
+			for (int j = j0; j < j1; j++)
+			{
+				double		d = (j + 1 < j1) ? cs_dist_pt_seg(p, sg->points[j], sg->points[j + 1])
+					: (j1 - j0 == 1 ? cs_dist_pt_pt(p, sg->points[j]) : DBL_MAX);
+
+				if (d <= as->max_name_distance &&
+					(*best < 0 || better(d, as->street_id[s], *bestd, as->street_id[*best])))
+				{
+					*best = s;
+					*bestd = d;
+				}
+			}
+		}
+	}
+}
+
 /*
  * associate_addresses(address_ids bigint[], address_geoms geometry[], address_streets text[],
  *					   street_ids bigint[], street_geoms geometry[], street_names text[],
@@ -329,30 +560,7 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext work;
 	MemoryContext old;
-	int			naddr,
-				n;
-	int64	   *addr_id;
-	CsGeomArray addr_geom;
-	char	  **addr_name;
-	char	  **addr_area_s = NULL;
-	int			nstreet;
-	int64	   *street_id;
-	CsGeomArray street_geom;
-	char	  **street_name;
-	char	  **street_area_s = NULL;
-	double		max_name_distance;
-	int			nareas;
-	int		   *addr_area;
-	int		   *street_area;
-	NameKeys	nk;
-	int		   *addr_key;
-	int		   *street_key;
-	NameEntry  *byname;
-	int			nbyname = 0;
-	CsBox	   *street_box;
-	Edges		e;
-	int		   *edge_order;
-	int		   *area_start;
+	Assoc		as;
 	Search		sr;
 	Datum		name_text;
 	Datum		nearest_text;
@@ -363,11 +571,12 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("associate_addresses needs its first six arguments; argument %d is NULL", i + 1),
 					 errhint("Pass empty arrays, not NULL, when there are no addresses or streets.")));
-	max_name_distance = PG_ARGISNULL(8) ? 250.0 : PG_GETARG_FLOAT8(8);
-	if (!(max_name_distance >= 0))
+	memset(&as, 0, sizeof(as));
+	as.max_name_distance = PG_ARGISNULL(8) ? 250.0 : PG_GETARG_FLOAT8(8);
+	if (!(as.max_name_distance >= 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("max_name_distance %g is not a distance", max_name_distance),
+				 errmsg("max_name_distance %g is not a distance", as.max_name_distance),
 				 errhint("Give the search radius for a street of the address's own name in metres, for example 250.")));
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -375,276 +584,48 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 
-	/* ---- the arguments ---- */
-	addr_id = cs_int8_array_decode(PG_GETARG_DATUM(0), &naddr, "address_ids");
-	cs_geom_array_decode(PG_GETARG_DATUM(1), &addr_geom, work);
-	addr_name = cs_text_array_decode(PG_GETARG_DATUM(2), &n);
-	if (addr_geom.n != naddr || n != naddr)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("associate_addresses got %d address ids, %d geometries and %d street names",
-						naddr, addr_geom.n, n),
-				 errhint("The address arrays must have one element per address.")));
-	street_id = cs_int8_array_decode(PG_GETARG_DATUM(3), &nstreet, "street_ids");
-	cs_geom_array_decode(PG_GETARG_DATUM(4), &street_geom, work);
-	street_name = cs_text_array_decode(PG_GETARG_DATUM(5), &n);
-	if (street_geom.n != nstreet || n != nstreet)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("associate_addresses got %d street ids, %d geometries and %d names",
-						nstreet, street_geom.n, n),
-				 errhint("The street arrays must have one element per street.")));
-	if (!PG_ARGISNULL(6))
-	{
-		addr_area_s = cs_text_array_decode(PG_GETARG_DATUM(6), &n);
-		if (n != naddr)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("associate_addresses got %d address areas for %d addresses", n, naddr)));
-	}
-	if (!PG_ARGISNULL(7))
-	{
-		street_area_s = cs_text_array_decode(PG_GETARG_DATUM(7), &n);
-		if (n != nstreet)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("associate_addresses got %d street areas for %d streets", n, nstreet)));
-	}
-	if ((addr_area_s == NULL) != (street_area_s == NULL))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("associate_addresses needs areas for both addresses and streets, or for neither"),
-				 errhint("Pass each address's and each street's neighbourhood_id, or leave both NULL.")));
-	if (cs_geom_array_srid(&addr_geom, "address_geoms") != cs_geom_array_srid(&street_geom, "street_geoms") &&
-		naddr > 0 && nstreet > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("addresses and streets have different SRIDs (%d and %d)",
-						cs_geom_array_srid(&addr_geom, "address_geoms"),
-						cs_geom_array_srid(&street_geom, "street_geoms")),
-				 errhint("Transform both to one SRID (crimesnap stores %d).", CRIMESNAP_SRID)));
-
-	/* ---- areas: all in area 0 when none are given ---- */
-	addr_area = palloc0(sizeof(int) * Max(naddr, 1));
-	street_area = palloc0(sizeof(int) * Max(nstreet, 1));
-	nareas = 1;
-	if (addr_area_s != NULL)
-	{
-		StrHash		ah;
-
-		strhash_init(&ah, 256);
-		for (int i = 0; i < nstreet; i++)
-			street_area[i] = street_area_s[i] == NULL ? -1 : strhash_intern(&ah, street_area_s[i]);
-		for (int i = 0; i < naddr; i++)
-			addr_area[i] = addr_area_s[i] == NULL ? -1 : strhash_intern(&ah, addr_area_s[i]);
-		nareas = Max(ah.n, 1);
-	}
-
-	/* ---- streets: name entries, boxes and edges ---- */
-	strhash_init(&nk.raw, 1024);
-	strhash_init(&nk.keys, 1024);
-	nk.cap = 1024;
-	nk.key_of_raw = palloc(sizeof(int) * nk.cap);
-	for (int j = 0; j < nk.cap; j++)
-		nk.key_of_raw[j] = -2;
-	street_key = name_keys(&nk, street_name, nstreet);
-	addr_key = name_keys(&nk, addr_name, naddr);
-	byname = palloc(sizeof(NameEntry) * Max(nstreet, 1));
-	street_box = palloc(sizeof(CsBox) * Max(nstreet, 1));
-	/*
-	 * Room for every edge the loop below writes: at most npoints - 1 between consecutive
-	 * vertices, and one edge of length zero for a street of a single vertex.
-	 */
-	e.n = 0;
-	for (int s = 0; s < nstreet; s++)
-		if (!street_geom.nulls[s] && street_geom.geoms[s].npoints > 0)
-			e.n += Max(street_geom.geoms[s].npoints - 1, 1);
-	e.a = palloc(sizeof(CsPoint) * Max(e.n, 1));
-	e.b = palloc(sizeof(CsPoint) * Max(e.n, 1));
-	e.street = palloc(sizeof(int) * Max(e.n, 1));
-	e.box = palloc(sizeof(CsBox) * Max(e.n, 1));
-	e.n = 0;
-	for (int s = 0; s < nstreet; s++)
-	{
-		CsGeom	   *g = &street_geom.geoms[s];
-		CsBox	   *sb = &street_box[s];
-
-		sb->xmin = sb->ymin = DBL_MAX;
-		sb->xmax = sb->ymax = -DBL_MAX;
-		if (street_geom.nulls[s] || g->npoints == 0 || street_area[s] < 0)
-			continue;
-		if (g->type != CS_WKB_LINESTRING && g->type != CS_WKB_MULTILINESTRING)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("street %lld is not a linestring", (long long) street_id[s]),
-					 errhint("Pass street centrelines as LineStrings or MultiLineStrings.")));
-		for (int p = 0; p < g->nparts; p++)
-			for (int j = g->partstart[p]; j < g->partstart[p + 1]; j++)
-			{
-				CsPoint		v = g->points[j];
-
-				sb->xmin = Min(sb->xmin, v.x);
-				sb->ymin = Min(sb->ymin, v.y);
-				sb->xmax = Max(sb->xmax, v.x);
-				sb->ymax = Max(sb->ymax, v.y);
-				if (j + 1 < g->partstart[p + 1])
-				{
-					CsPoint		w = g->points[j + 1];
-
-					e.a[e.n] = v;
-					e.b[e.n] = w;
-					e.street[e.n] = s;
-					e.box[e.n].xmin = Min(v.x, w.x);
-					e.box[e.n].ymin = Min(v.y, w.y);
-					e.box[e.n].xmax = Max(v.x, w.x);
-					e.box[e.n].ymax = Max(v.y, w.y);
-					e.n++;
-				}
-			}
-		/* A street of a single vertex is an edge of length zero, so it can still be found. */
-		if (g->npoints == 1)
-		{
-			e.a[e.n] = e.b[e.n] = g->points[0];
-			e.street[e.n] = s;
-			e.box[e.n].xmin = e.box[e.n].xmax = g->points[0].x;
-			e.box[e.n].ymin = e.box[e.n].ymax = g->points[0].y;
-			e.n++;
-		}
-		if (street_key[s] >= 0)
-		{
-			byname[nbyname].area = street_area[s];
-			byname[nbyname].key = street_key[s];
-			byname[nbyname].street = s;
-			nbyname++;
-		}
-	}
-	qsort(byname, nbyname, sizeof(NameEntry), name_entry_cmp);
-
-	/* Edges ordered by area, so that each area's grid is built over a contiguous range. */
-	edge_order = palloc(sizeof(int) * Max(e.n, 1));
-	area_start = palloc0(sizeof(int) * (nareas + 1));
-	for (int i = 0; i < e.n; i++)
-		area_start[street_area[e.street[i]] + 1]++;
-	for (int a = 0; a < nareas; a++)
-		area_start[a + 1] += area_start[a];
-	{
-		int		   *fill = palloc(sizeof(int) * nareas);
-
-		memcpy(fill, area_start, sizeof(int) * nareas);
-		for (int i = 0; i < e.n; i++)
-			edge_order[fill[street_area[e.street[i]]]++] = i;
-		pfree(fill);
-	}
-	sr.e = &e;
-	sr.street_id = street_id;
-	sr.street_key = street_key;
-	sr.edge_order = edge_order;
-	sr.area_start = area_start;
-	sr.grids = palloc0(sizeof(CsGrid) * nareas);
-	sr.grid_built = palloc0(sizeof(bool) * nareas);
-	sr.stamp = palloc(sizeof(int) * Max(e.n, 1));
-	for (int i = 0; i < e.n; i++)
-		sr.stamp[i] = -1;
-	sr.search = 0;
-	sr.ringcap = 64;
-	sr.ring = palloc(sizeof(int) * sr.ringcap);
+	assoc_arguments(fcinfo, &as, work);
+	assoc_keys(&as);
+	assoc_streets(&as);
+	assoc_search_init(&as, &sr);
 	name_text = CStringGetTextDatum("name");
 	nearest_text = CStringGetTextDatum("nearest");
 
-	/* ---- every address ---- */
-	for (int i = 0; i < naddr; i++)
+	for (int i = 0; i < as.naddr; i++)
 	{
-		CsGeom	   *g = &addr_geom.geoms[i];
-		CsPoint		p;
-		int			area = addr_area[i];
+		CsGeom	   *g = &as.addr_geom.geoms[i];
+		int			area = as.addr_area[i];
 		int			best = -1;
 		double		bestd = DBL_MAX;
-		Datum		matched = (Datum) 0;
-		Datum		values[4];
-		bool		nulls[4] = {false, false, true, false};
+		Datum		values[4] = {Int64GetDatum(as.addr_id[i]), (Datum) 0, (Datum) 0, (Datum) 0};
+		bool		nulls[4] = {false, true, true, true};
 
-		if (addr_geom.nulls[i] || g->npoints == 0 || area < 0)
-			goto emit;
-		if (g->type != CS_WKB_POINT)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("address %lld is not a point", (long long) addr_id[i]),
-					 errhint("Reduce buildings to a point first, for example with ST_PointOnSurface(geom).")));
-		p = g->points[0];
-
-		/* 1. A street of the address's own name nearby. */
-		if (addr_key[i] >= 0 && nbyname > 0)
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!as.addr_geom.nulls[i] && g->npoints > 0 && area >= 0)
 		{
-			NameEntry	probe = {area, addr_key[i], -1};
-			int			lo = 0,
-						hi = nbyname;
-
-			/* The first entry of (area, key): entries sort by street after it. */
-			while (lo < hi)
-			{
-				int			mid = (lo + hi) / 2;
-
-				if (name_entry_cmp(&byname[mid], &probe) < 0)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			hi = lo;
-			while (hi < nbyname && byname[hi].area == area && byname[hi].key == addr_key[i])
-				hi++;
-			if (hi - lo > NAME_LIST_MAX)
-				grid_nearest(&sr, area, p, addr_key[i], max_name_distance, &best, &bestd);
+			if (g->type != CS_WKB_POINT)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("address %lld is a %s, not a point", (long long) as.addr_id[i],
+								cs_wkb_type_name(g->type)),
+						 errhint("Reduce buildings to a point first, for example with ST_PointOnSurface(geom).")));
+			/* 1. A street of the address's own name nearby; 2. else the nearest of the area. */
+			if (as.addr_key[i] >= 0 && as.nbyname > 0)
+				by_name(&as, &sr, area, as.addr_key[i], g->points[0], &best, &bestd);
+			if (best >= 0)
+				values[2] = name_text;
 			else
-				for (int k = lo; k < hi; k++)
-				{
-					int			s = byname[k].street;
-					CsGeom	   *sg = &street_geom.geoms[s];
-
-					if (box_dist(p, &street_box[s]) > Min(bestd, max_name_distance))
-						continue;
-					for (int pt = 0; pt < sg->nparts; pt++)
-					{
-						int			j0 = sg->partstart[pt];
-						int			j1 = sg->partstart[pt + 1];
-
-						for (int j = j0; j < j1; j++)
-						{
-							double		d = (j + 1 < j1) ? cs_dist_pt_seg(p, sg->points[j], sg->points[j + 1])
-								: (j1 - j0 == 1 ? cs_dist_pt_pt(p, sg->points[j]) : DBL_MAX);
-
-							if (d <= max_name_distance && (best < 0 || better(d, street_id[s], bestd, street_id[best])))
-							{
-								best = s;
-								bestd = d;
-							}
-						}
-					}
-				}
-			if (best >= 0)
-				matched = name_text;
+			{
+				grid_nearest(&sr, area, g->points[0], -1, DBL_MAX, &best, &bestd);
+				values[2] = nearest_text;
+			}
 		}
-
-		/* 2. Otherwise the nearest centreline of the area. */
-		if (best < 0)
-		{
-			grid_nearest(&sr, area, p, -1, DBL_MAX, &best, &bestd);
-			if (best >= 0)
-				matched = nearest_text;
-		}
-
-emit:
-		values[0] = Int64GetDatum(addr_id[i]);
 		if (best >= 0)
 		{
-			values[1] = Int64GetDatum(street_id[best]);
-			values[2] = matched;
+			values[1] = Int64GetDatum(as.street_id[best]);
 			values[3] = Float8GetDatum(bestd);
-			nulls[2] = false;
-		}
-		else
-		{
-			nulls[1] = nulls[3] = true;
-			values[1] = values[2] = values[3] = (Datum) 0;
+			nulls[1] = nulls[2] = nulls[3] = false;
 		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}

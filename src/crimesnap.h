@@ -112,6 +112,8 @@ typedef struct CsGeomArray
 extern void cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt);
 extern int	cs_geom_array_srid(const CsGeomArray *a, const char *argname);
 extern char **cs_text_array_decode(Datum array, int *n);
+extern char **cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct);
+extern int	cs_intern_lookup(char **interned, int n, const char *s);
 extern int64 *cs_int8_array_decode(Datum array, int *n, const char *argname);
 
 /* ---- spatialgrid.c ---- */
@@ -182,9 +184,6 @@ extern double cs_grid_ring_bound(const CsGrid *g, double x, double y, int cx, in
 extern int	cs_grid_ring_cells(const CsGrid *g, int cx, int cy, int r, int *out);
 extern int	cs_grid_max_ring(const CsGrid *g);
 
-/* ---- associate.c ---- */
-extern char **cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct);
-extern int	cs_intern_lookup(char **interned, int n, const char *s);
 
 /* ---- sanitise.c ---- */
 extern char *cs_normalise_street_name(const char *name, int len);

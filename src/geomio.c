@@ -591,6 +591,49 @@ cs_geom_array_srid(const CsGeomArray *a, const char *argname)
 	return srid == -1 ? 0 : srid;
 }
 
+static int
+cstring_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+/*
+ * Intern the non-NULL strings of up to two arrays: a sorted array of the distinct values,
+ * whose positions are the ids cs_intern_lookup() returns.
+ */
+char	  **
+cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct)
+{
+	char	  **all = palloc(sizeof(char *) * Max(na + nb, 1));
+	int			n = 0;
+	int			d = 0;
+
+	for (int i = 0; i < na; i++)
+		if (a[i] != NULL)
+			all[n++] = a[i];
+	for (int i = 0; i < nb; i++)
+		if (b[i] != NULL)
+			all[n++] = b[i];
+	qsort(all, n, sizeof(char *), cstring_cmp);
+	for (int i = 0; i < n; i++)
+		if (d == 0 || strcmp(all[d - 1], all[i]) != 0)
+			all[d++] = all[i];
+	*ndistinct = d;
+	return all;
+}
+
+/* The id of s among the interned strings, or -1 for NULL (or a string not interned). */
+int
+cs_intern_lookup(char **interned, int n, const char *s)
+{
+	char	  **hit;
+
+	if (s == NULL)
+		return -1;
+	hit = bsearch(&s, interned, n, sizeof(char *), cstring_cmp);
+	return hit == NULL ? -1 : (int) (hit - interned);
+}
+
 /* A text[] as C strings, NULL for a NULL element; *n gets the length. */
 char	  **
 cs_text_array_decode(Datum array, int *n)

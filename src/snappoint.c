@@ -36,6 +36,7 @@
 #include <math.h>
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 
 #include "crimesnap.h"
@@ -414,6 +415,7 @@ nearest_on_component(const Line *lines, int nlines, const int *comp, int which, 
 	{
 		if (comp[i] != which)
 			continue;
+		CHECK_FOR_INTERRUPTS();
 		for (int j = 0; j + 1 < lines[i].n; j++)
 		{
 			CsPoint		a = lines[i].pts[j];
@@ -460,6 +462,8 @@ farthest_node(const Line *lines, int nlines, const int *comp, int which, int nno
 	for (;;)
 	{
 		int			u = -1;
+
+		CHECK_FOR_INTERRUPTS();
 
 		for (int v = 0; v < nnodes; v++)
 			if (!done[v] && dist[v] < DBL_MAX && (u < 0 || dist[v] < dist[u]))
