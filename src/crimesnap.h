@@ -2,18 +2,21 @@
  * crimesnap.h
  *	  Declarations shared by crimesnap's subsystems.
  *
- * One C file per subsystem:
- *	  crimesnap.c   GUCs and _PG_init
- *	  geomio.c      crossing into PostGIS through the geometry type's binary I/O (EWKB)
- *	  snappoint.c   the snapping aggregate that places a street's snap point
- *	  spatialgrid.c uniform grids for nearest-neighbour searches, PostGIS-exact distances
- *	  associate.c   address-to-street association
- *	  snapbuild.c   street segments, clearing points of properties, choosing the points
- *	  snapindex.c   the cached spatial index over snap points, and snap()
- *	  sanitise.c    street-name normalisation
- *	  screen.c      context screening: personal data in a force's free text
- *	  persistid.c   keyed HMAC-SHA256 for persistent ids
- *	  postcode.c    nearest-site search for postcode-centroid depersonalisation
+ * One C file per subsystem (docs/architecture.md lists them, one line each):
+ *	  crimesnap.c     GUCs and _PG_init
+ *	  geomio.c        crossing into PostGIS through the geometry type's binary I/O (EWKB)
+ *	  spatialgrid.c   uniform grids for nearest-neighbour searches, PostGIS-exact distances
+ *	  associate.c     address-to-street association
+ *	  snappoint.c     the snapping aggregate that places a street's snap point
+ *	  snapsegments.c  street segments between junctions, for dense mode
+ *	  snapclear.c     clearing a point of properties
+ *	  snapselect.c    choosing the points: catchments of k or more
+ *	  snapkdtree.c, snapboundary.c, snapcache.c, snapindex.c
+ *	                  the cached spatial index over snap points, and snap() (snapindex.h)
+ *	  sanitise.c      street-name normalisation
+ *	  screen.c        context screening: personal data in a force's free text
+ *	  persistid.c     keyed HMAC-SHA256 for persistent ids
+ *	  postcode.c      nearest-site search for postcode-centroid depersonalisation
  */
 #ifndef CRIMESNAP_H
 #define CRIMESNAP_H

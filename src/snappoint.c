@@ -28,7 +28,7 @@
  *
  * The aggregate only places the point.  Keeping it off properties (clear_point()), and
  * checking its catchment against the other points, are the builder's later steps
- * (snapbuild.c), because they need every address, not just the street's own.
+ * (snapclear.c, snapselect.c), because they need every address, not just the street's own.
  */
 #include "postgres.h"
 

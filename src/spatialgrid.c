@@ -3,7 +3,7 @@
  *	  A uniform grid over boxes, for nearest-neighbour searches on plain doubles.
  *
  * Address association (associate.c) looks for the nearest street edge of every address,
- * and snap point selection (snapbuild.c) for the nearest surviving point of every address.
+ * and snap point selection (snapselect.c) for the nearest surviving point of every address.
  * Both build one grid per neighbourhood, because a search never crosses a neighbourhood
  * boundary, and search it ring by ring outwards from the query's cell until no unvisited
  * cell can hold anything nearer than the best found so far.

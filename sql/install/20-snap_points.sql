@@ -65,7 +65,7 @@ CREATE FUNCTION crimesnap.associate_addresses(
   address_areas text[] DEFAULT NULL, street_areas text[] DEFAULT NULL,
   max_name_distance double precision DEFAULT 250)
 RETURNS TABLE (address_id bigint, street_id bigint, matched_by text, distance double precision)
-LANGUAGE C IMMUTABLE PARALLEL SAFE
+LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000
 AS 'MODULE_PATHNAME', 'crimesnap_associate_addresses';
 COMMENT ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision) IS
   'Associates each address with one street: the nearest street of its own (normalised) name within max_name_distance metres, else the nearest street; only streets of the address''s own area when areas are given. Ties go to the lowest street id. One row per address; street_id is NULL when its area has no street.';
@@ -73,7 +73,7 @@ COMMENT ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], 
 CREATE FUNCTION crimesnap.street_segments(areas text[], streets text[], geoms geometry[],
                                           max_length double precision DEFAULT 0)
 RETURNS TABLE (area text, street text, segment integer, part integer, geom geometry, centre geometry)
-LANGUAGE C IMMUTABLE PARALLEL SAFE
+LANGUAGE C IMMUTABLE PARALLEL SAFE COST 10000
 AS 'MODULE_PATHNAME', 'crimesnap_street_segments';
 COMMENT ON FUNCTION crimesnap.street_segments(text[], text[], geometry[], double precision) IS
   'Cuts centreline pieces (one per element, with their area and street) into segments between junctions, and segments longer than max_length metres into equal parts; returns each part and the point half-way along it.';
@@ -81,7 +81,7 @@ COMMENT ON FUNCTION crimesnap.street_segments(text[], text[], geometry[], double
 CREATE FUNCTION crimesnap.clear_point(line geometry, target geometry, addresses geometry,
                                       min_distance double precision)
 RETURNS geometry
-LANGUAGE C IMMUTABLE PARALLEL SAFE
+LANGUAGE C IMMUTABLE PARALLEL SAFE COST 1000
 AS 'MODULE_PATHNAME', 'crimesnap_clear_point';
 COMMENT ON FUNCTION crimesnap.clear_point(geometry, geometry, geometry, double precision) IS
   'The point of line nearest target that lies more than min_distance metres (plus 1 cm) from every point of addresses; NULL when the whole line is that close to some address.';
@@ -90,7 +90,7 @@ CREATE FUNCTION crimesnap.select_snap_points(
   ranks bigint[], geoms geometry[], areas text[], kinds text[],
   address_geoms geometry[], address_areas text[], min_addresses integer DEFAULT NULL)
 RETURNS TABLE (rank bigint, kept boolean, catchment integer, reason text)
-LANGUAGE C IMMUTABLE PARALLEL SAFE
+LANGUAGE C STABLE PARALLEL SAFE COST 100000
 AS 'MODULE_PATHNAME', 'crimesnap_select_snap_points';
 COMMENT ON FUNCTION crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer) IS
   'Chooses snap points from candidates (ordered by rank, the tie-break): removes the smallest invalid catchment until every street point serves at least min_addresses addresses and every place none or that many, then admits force points that take no point below it. One row per candidate.';

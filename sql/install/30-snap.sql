@@ -84,7 +84,7 @@ COMMENT ON FUNCTION crimesnap.check_crime_location(geometry) IS
 
 CREATE FUNCTION crimesnap.neighbourhood_at(geom geometry)
 RETURNS text
-LANGUAGE C STABLE STRICT PARALLEL RESTRICTED
+LANGUAGE C STABLE STRICT PARALLEL RESTRICTED COST 100
 AS 'MODULE_PATHNAME', 'crimesnap_neighbourhood_at';
 COMMENT ON FUNCTION crimesnap.neighbourhood_at(geometry) IS
   'The neighbourhood containing a crime location (boundary included); on a shared boundary, the lowest neighbourhood id in byte order (COLLATE "C"). NULL outside every neighbourhood. Errors as crimesnap.check_crime_location.';
@@ -93,14 +93,14 @@ COMMENT ON FUNCTION crimesnap.neighbourhood_at(geometry) IS
 
 CREATE FUNCTION crimesnap.snap(geom geometry, neighbourhood text DEFAULT NULL)
 RETURNS bigint
-LANGUAGE C STABLE PARALLEL RESTRICTED
+LANGUAGE C STABLE PARALLEL RESTRICTED COST 100
 AS 'MODULE_PATHNAME', 'crimesnap_snap';
 COMMENT ON FUNCTION crimesnap.snap(geometry, text) IS
   'Snap point id for one crime location: the nearest point of the current set inside its neighbourhood (given, or found from the location), ties to the lowest id. NULL for a NULL location, or when no point of the neighbourhood is within crimesnap.max_snap_distance.';
 
 CREATE FUNCTION crimesnap.snap_many(ids bigint[], geoms geometry[], neighbourhoods text[] DEFAULT NULL)
 RETURNS TABLE (id bigint, point_id bigint, distance double precision)
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000
+LANGUAGE C STABLE PARALLEL RESTRICTED COST 10000 ROWS 1000
 AS 'MODULE_PATHNAME', 'crimesnap_snap_many';
 COMMENT ON FUNCTION crimesnap.snap_many(bigint[], geometry[], text[]) IS
   'Set-based snapping, the same rules as crimesnap.snap: one (id, point_id, distance) row per input, in input order; point_id and distance are NULL for a crime without a location or beyond crimesnap.max_snap_distance. A NULL neighbourhood (or array) means: find it from the location. A bad location fails the batch, naming the crime id.';
@@ -109,7 +109,7 @@ CREATE FUNCTION crimesnap.snap_detail(ids bigint[], geoms geometry[], neighbourh
                                       reject_bad boolean DEFAULT false)
 RETURNS TABLE (id bigint, point_id bigint, neighbourhood_id text, distance double precision,
                outcome text, reason text)
-LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 1000
+LANGUAGE C STABLE PARALLEL RESTRICTED COST 10000 ROWS 1000
 AS 'MODULE_PATHNAME', 'crimesnap_snap_detail';
 COMMENT ON FUNCTION crimesnap.snap_detail(bigint[], geometry[], text[], boolean) IS
   'crimesnap.snap_many with the reasons: outcome is mapped, not mapped (published without a location; reason says why) or rejected (reject_bad => true only: a bad location comes back as a row with its reason instead of failing the batch). neighbourhood_id is the one snapped within.';

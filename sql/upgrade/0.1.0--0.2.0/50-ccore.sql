@@ -97,3 +97,15 @@ END
 $fn$;
 COMMENT ON FUNCTION crimesnap.normalise_input_geometry() IS
   'Trigger: puts every loaded geometry into British National Grid and the shape its table expects, or fails naming the row, with a hint: empty geometries, NaN, infinite or out-of-grid coordinates, single-vertex or zero-length lines and invalid polygons are refused.';
+
+-- ccore (issue 10): select_snap_points reads crimesnap.min_addresses, so it is STABLE, not
+-- IMMUTABLE; the costly C functions carry a COST, as PostGIS's do, so that the planner
+-- calls them once rather than per row where it can choose.
+ALTER FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision) COST 100000;
+ALTER FUNCTION crimesnap.street_segments(text[], text[], geometry[], double precision) COST 10000;
+ALTER FUNCTION crimesnap.clear_point(geometry, geometry, geometry, double precision) COST 1000;
+ALTER FUNCTION crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer) STABLE COST 100000;
+ALTER FUNCTION crimesnap.neighbourhood_at(geometry) COST 100;
+ALTER FUNCTION crimesnap.snap(geometry, text) COST 100;
+ALTER FUNCTION crimesnap.snap_many(bigint[], geometry[], text[]) COST 10000;
+ALTER FUNCTION crimesnap.snap_detail(bigint[], geometry[], text[], boolean) COST 10000;
