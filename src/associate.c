@@ -20,6 +20,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -289,6 +290,7 @@ typedef struct Assoc
 	char	  **street_name;
 	char	  **street_area_s;
 	double		max_name_distance;
+	bool		null_area_is_area;	/* a NULL area is an area (rows), or none (0.1.0) */
 	int			nareas;
 	int		   *addr_area;		/* area ids, -1 for none */
 	int		   *street_area;
@@ -300,7 +302,45 @@ typedef struct Assoc
 	Edges		e;
 } Assoc;
 
-/* The arguments, decoded and checked: lengths, NULLs and SRIDs. */
+static void assoc_check_srids(Assoc *as);
+
+/* Addresses and streets as rows: (id, geom, name, area), the types of 0.2.0. */
+static void
+assoc_rows(FunctionCallInfo fcinfo, Assoc *as, MemoryContext work)
+{
+	static const char *const what[2] = {"addresses", "streets"};
+	Oid			expect[4] = {INT8OID, InvalidOid, TEXTOID, TEXTOID};
+
+	for (int k = 0; k < 2; k++)
+	{
+		Datum	   *col[4];
+		bool	   *nul[4];
+		Oid			types[4];
+		int			n;
+
+		cs_row_array_decode(PG_GETARG_DATUM(k), what[k], 4, expect, &n, col, nul, types);
+		if (k == 0)
+		{
+			as->naddr = n;
+			as->addr_id = cs_int8_datums(col[0], nul[0], n, "address_id of addresses");
+			cs_geom_datums_decode(col[1], nul[1], n, types[1], &as->addr_geom, work);
+			as->addr_name = cs_text_datums(col[2], nul[2], n);
+			as->addr_area_s = cs_text_datums(col[3], nul[3], n);
+		}
+		else
+		{
+			as->nstreet = n;
+			as->street_id = cs_int8_datums(col[0], nul[0], n, "street_id of streets");
+			cs_geom_datums_decode(col[1], nul[1], n, types[1], &as->street_geom, work);
+			as->street_name = cs_text_datums(col[2], nul[2], n);
+			as->street_area_s = cs_text_datums(col[3], nul[3], n);
+		}
+	}
+	as->null_area_is_area = true;
+	assoc_check_srids(as);
+}
+
+/* The arguments of 0.1.0's nine-array form, decoded and checked: lengths, NULLs, SRIDs. */
 static void
 assoc_arguments(FunctionCallInfo fcinfo, Assoc *as, MemoryContext work)
 {
@@ -347,14 +387,14 @@ assoc_arguments(FunctionCallInfo fcinfo, Assoc *as, MemoryContext work)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("associate_addresses needs areas for both addresses and streets, or for neither"),
 				 errhint("Pass each address's and each street's neighbourhood_id, or leave both NULL.")));
-	if (as->naddr > 0 && as->nstreet > 0 &&
-		cs_geom_array_srid(&as->addr_geom, "address_geoms") != cs_geom_array_srid(&as->street_geom, "street_geoms"))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("addresses and streets have different SRIDs (%d and %d)",
-						cs_geom_array_srid(&as->addr_geom, "address_geoms"),
-						cs_geom_array_srid(&as->street_geom, "street_geoms")),
-				 errhint("Transform both to one SRID (crimesnap stores %d).", CRIMESNAP_SRID)));
+	assoc_check_srids(as);
+}
+
+/* Addresses and streets in one SRID. */
+static void
+assoc_check_srids(Assoc *as)
+{
+	cs_geom_arrays_same_srid(&as->addr_geom, "addresses", &as->street_geom, "streets");
 }
 
 /* Areas as ids (all in area 0 when none are given), and names as normalised key ids. */
@@ -370,12 +410,22 @@ assoc_keys(Assoc *as)
 	{
 		StrHash		ah;
 
+		int			nullarea;
+
 		strhash_init(&ah, 256);
 		for (int i = 0; i < as->nstreet; i++)
 			as->street_area[i] = as->street_area_s[i] == NULL ? -1 : strhash_intern(&ah, as->street_area_s[i]);
 		for (int i = 0; i < as->naddr; i++)
 			as->addr_area[i] = as->addr_area_s[i] == NULL ? -1 : strhash_intern(&ah, as->addr_area_s[i]);
-		as->nareas = Max(ah.n, 1);
+		/* Rows without an area form one more area of their own, after the named ones. */
+		nullarea = as->null_area_is_area ? ah.n : -1;
+		for (int i = 0; i < as->nstreet; i++)
+			if (as->street_area_s[i] == NULL)
+				as->street_area[i] = nullarea;
+		for (int i = 0; i < as->naddr; i++)
+			if (as->addr_area_s[i] == NULL)
+				as->addr_area[i] = nullarea;
+		as->nareas = Max(ah.n + (as->null_area_is_area ? 1 : 0), 1);
 	}
 	strhash_init(&nk.raw, 1024);
 	strhash_init(&nk.keys, 1024);
@@ -549,6 +599,8 @@ by_name(Assoc *as, Search *sr, int area, int key, CsPoint p, int *best, double *
 }
 
 /*
+ * associate_addresses(addresses address_input[], streets street_input[], max_name_distance float8)
+ * or, as 0.1.0 declared it,
  * associate_addresses(address_ids bigint[], address_geoms geometry[], address_streets text[],
  *					   street_ids bigint[], street_geoms geometry[], street_names text[],
  *					   address_areas text[], street_areas text[], max_name_distance float8)
@@ -565,14 +617,18 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	Datum		name_text;
 	Datum		nearest_text;
 
-	for (int i = 0; i < 6; i++)
+	/* 0.1.0 declared nine parallel arrays; 0.2.0 two arrays of rows and the distance. */
+	bool		rows = (PG_NARGS() == 3);
+	int			nrequired = rows ? 2 : 6;
+
+	for (int i = 0; i < nrequired; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("associate_addresses needs its first six arguments; argument %d is NULL", i + 1),
+					 errmsg("associate_addresses needs its first %d arguments; argument %d is NULL", nrequired, i + 1),
 					 errhint("Pass empty arrays, not NULL, when there are no addresses or streets.")));
 	memset(&as, 0, sizeof(as));
-	as.max_name_distance = PG_ARGISNULL(8) ? 250.0 : PG_GETARG_FLOAT8(8);
+	as.max_name_distance = PG_ARGISNULL(PG_NARGS() - 1) ? 250.0 : PG_GETARG_FLOAT8(PG_NARGS() - 1);
 	if (!(as.max_name_distance >= 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -584,7 +640,10 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 
-	assoc_arguments(fcinfo, &as, work);
+	if (rows)
+		assoc_rows(fcinfo, &as, work);
+	else
+		assoc_arguments(fcinfo, &as, work);
 	assoc_keys(&as);
 	assoc_streets(&as);
 	assoc_search_init(&as, &sr);

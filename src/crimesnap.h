@@ -113,7 +113,15 @@ typedef struct CsGeomArray
 } CsGeomArray;
 
 extern void cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt);
+extern void cs_geom_datums_decode(const Datum *elems, bool *nulls, int n, Oid elemtype,
+								  CsGeomArray *out, MemoryContext mcxt);
+extern void cs_row_array_decode(Datum array, const char *argname, int natts, const Oid *expect,
+								int *n, Datum **columns, bool **colnulls, Oid *types);
+extern char **cs_text_datums(const Datum *d, const bool *nulls, int n);
+extern int64 *cs_int8_datums(const Datum *d, const bool *nulls, int n, const char *what);
 extern int	cs_geom_array_srid(const CsGeomArray *a, const char *argname);
+extern void cs_geom_arrays_same_srid(const CsGeomArray *a, const char *aname,
+									 const CsGeomArray *b, const char *bname);
 extern char **cs_text_array_decode(Datum array, int *n);
 extern char **cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct);
 extern int	cs_intern_lookup(char **interned, int n, const char *s);

@@ -16,7 +16,9 @@
 #include "port/pg_bswap.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
+#include "access/htup_details.h"
 #include "utils/builtins.h"
+#include "utils/typcache.h"
 #include "utils/lsyscache.h"
 #include "miscadmin.h"
 #include "utils/memutils.h"
@@ -472,21 +474,45 @@ geom_array_error_context(void *arg)
 }
 
 /*
- * Decode a geometry[] into out, allocating in mcxt.  Every element is decoded in a scratch
- * context (PostGIS's send function leaves garbage behind) and its coordinates appended to
- * two arrays shared by all elements, so that a large array costs its coordinates and a few
- * allocations, not several per element.
+ * Decode a geometry[] into out, allocating in mcxt (see cs_geom_datums_decode).
  */
 void
 cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(array);
 	MemoryContext old = MemoryContextSwitchTo(mcxt);
-	CsGeomIO	io;
 	int16		typlen;
 	bool		typbyval;
 	char		typalign;
 	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("geometry arrays must have one dimension, not %d", ARR_NDIM(arr)),
+				 errhint("Pass a one-dimensional array, one element per row.")));
+	get_typlenbyvalalign(ARR_ELEMTYPE(arr), &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, ARR_ELEMTYPE(arr), typlen, typbyval, typalign, &elems, &nulls, &n);
+	cs_geom_datums_decode(elems, nulls, n, ARR_ELEMTYPE(arr), out, mcxt);
+	pfree(elems);
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Decode n geometry Datums of type elemtype (NULL where nulls says so) into out, allocating
+ * in mcxt; out->nulls is the nulls array itself.  Every element is decoded in a scratch
+ * context (PostGIS's send function leaves garbage behind) and its coordinates appended to
+ * two arrays shared by all elements, so that a large array costs its coordinates and a few
+ * allocations, not several per element.
+ */
+void
+cs_geom_datums_decode(const Datum *elems, bool *nulls, int n, Oid elemtype, CsGeomArray *out,
+					  MemoryContext mcxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(mcxt);
+	CsGeomIO	io;
 	MemoryContext scratch;
 	CsPoint    *pts;
 	int		   *parts;
@@ -499,14 +525,10 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 	int			elem = 0;
 	ErrorContextCallback errcb;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("geometry arrays must have one dimension, not %d", ARR_NDIM(arr))));
-	out->elemtype = ARR_ELEMTYPE(arr);
+	out->elemtype = elemtype;
+	out->n = n;
+	out->nulls = nulls;
 	cs_geomio_init(&io, out->elemtype, mcxt);
-	get_typlenbyvalalign(out->elemtype, &typlen, &typbyval, &typalign);
-	deconstruct_array(arr, out->elemtype, typlen, typbyval, typalign, &elems, &out->nulls, &out->n);
 	out->geoms = palloc0(sizeof(CsGeom) * Max(out->n, 1));
 	firstpt = palloc(sizeof(int) * Max(out->n, 1));
 	firstpart = palloc(sizeof(int) * Max(out->n, 1));
@@ -565,11 +587,118 @@ cs_geom_array_decode(Datum array, CsGeomArray *out, MemoryContext mcxt)
 	}
 	pfree(firstpt);
 	pfree(firstpart);
-	pfree(elems);
 	MemoryContextSwitchTo(old);
 }
 
-/* The one SRID of a decoded array's non-empty elements, or 0; an error when they differ. */
+/*
+ * Decode an array of a composite type (one element per row) into its columns: columns[a]
+ * and colnulls[a] hold attribute a + 1 of every row; a NULL row is NULL in every column.
+ * expect gives each attribute's type (InvalidOid: not checked), so that a changed type is
+ * an error rather than a misread; types receives the attributes' types.
+ */
+void
+cs_row_array_decode(Datum array, const char *argname, int natts, const Oid *expect,
+					int *n, Datum **columns, bool **colnulls, Oid *types)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(array);
+	Oid			rowtype = ARR_ELEMTYPE(arr);
+	TupleDesc	desc;
+	Datum	   *rows;
+	bool	   *rownulls;
+	Datum	   *values = palloc(sizeof(Datum) * natts);
+	bool	   *isnull = palloc(sizeof(bool) * natts);
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must have one dimension, not %d", argname, ARR_NDIM(arr)),
+				 errhint("Pass a one-dimensional array, one element per row.")));
+	desc = lookup_rowtype_tupdesc_copy(rowtype, -1);
+	if (desc->natts != natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s has rows of %d columns, not %d", argname, desc->natts, natts),
+				 errhint("Reinstall crimesnap: its input types were changed.")));
+	for (int a = 0; a < natts; a++)
+		types[a] = TupleDescAttr(desc, a)->atttypid;
+	for (int a = 0; a < natts; a++)
+		if (OidIsValid(expect[a]) && TupleDescAttr(desc, a)->atttypid != expect[a])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column %d of %s has type %s, not %s", a + 1, argname,
+							format_type_be(TupleDescAttr(desc, a)->atttypid), format_type_be(expect[a])),
+					 errhint("Reinstall crimesnap: its input types were changed.")));
+	deconstruct_array(arr, rowtype, -1, false, TYPALIGN_DOUBLE, &rows, &rownulls, n);
+	for (int a = 0; a < natts; a++)
+	{
+		columns[a] = palloc(sizeof(Datum) * Max(*n, 1));
+		colnulls[a] = palloc(sizeof(bool) * Max(*n, 1));
+	}
+	for (int i = 0; i < *n; i++)
+	{
+		if (rownulls[i])
+		{
+			for (int a = 0; a < natts; a++)
+			{
+				columns[a][i] = (Datum) 0;
+				colnulls[a][i] = true;
+			}
+			continue;
+		}
+		else
+		{
+			HeapTupleHeader th = DatumGetHeapTupleHeader(rows[i]);
+			HeapTupleData tup;
+
+			tup.t_len = HeapTupleHeaderGetDatumLength(th);
+			ItemPointerSetInvalid(&tup.t_self);
+			tup.t_tableOid = InvalidOid;
+			tup.t_data = th;
+			heap_deform_tuple(&tup, desc, values, isnull);
+			for (int a = 0; a < natts; a++)
+			{
+				columns[a][i] = values[a];
+				colnulls[a][i] = isnull[a];
+			}
+		}
+	}
+	pfree(values);
+	pfree(isnull);
+}
+
+/* A text column as C strings, NULL for NULL. */
+char	  **
+cs_text_datums(const Datum *d, const bool *nulls, int n)
+{
+	char	  **out = palloc(sizeof(char *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		out[i] = nulls[i] ? NULL : TextDatumGetCString(d[i]);
+	return out;
+}
+
+/* A bigint column as int64s; a NULL is an error naming the column and the row. */
+int64 *
+cs_int8_datums(const Datum *d, const bool *nulls, int n, const char *what)
+{
+	int64	   *out = palloc(sizeof(int64) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s is NULL in row %d", what, i + 1),
+					 errhint("Every row needs an id.")));
+		out[i] = DatumGetInt64(d[i]);
+	}
+	return out;
+}
+
+/*
+ * The one SRID of a decoded array's non-empty elements, or -1 when every element is NULL or
+ * empty; an error when they differ.
+ */
 int
 cs_geom_array_srid(const CsGeomArray *a, const char *argname)
 {
@@ -588,7 +717,22 @@ cs_geom_array_srid(const CsGeomArray *a, const char *argname)
 					 errhint("Transform every geometry to one SRID (crimesnap stores %d).",
 							 CRIMESNAP_SRID)));
 	}
-	return srid == -1 ? 0 : srid;
+	return srid;
+}
+
+/* An error when two decoded arrays' non-empty elements have different SRIDs. */
+void
+cs_geom_arrays_same_srid(const CsGeomArray *a, const char *aname, const CsGeomArray *b,
+						 const char *bname)
+{
+	int			sa = cs_geom_array_srid(a, aname);
+	int			sb = cs_geom_array_srid(b, bname);
+
+	if (sa != -1 && sb != -1 && sa != sb)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s and %s have different SRIDs (%d and %d)", aname, bname, sa, sb),
+				 errhint("Transform both to one SRID (crimesnap stores %d).", CRIMESNAP_SRID)));
 }
 
 static int

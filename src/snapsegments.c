@@ -564,7 +564,7 @@ crimesnap_street_segments(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("street_segments got %d areas, %d streets and %d geometries", n, n2, w.g.n),
 				 errhint("The arrays must have one element per street piece.")));
-	srid = cs_geom_array_srid(&w.g, "geoms");
+	srid = Max(cs_geom_array_srid(&w.g, "geoms"), 0);
 	w.areas = cs_intern_strings(w.area_s, n, NULL, 0, &w.nareas);
 	w.streets = cs_intern_strings(w.street_s, n, NULL, 0, &w.nstreets);
 

@@ -14,6 +14,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/binaryheap.h"
@@ -585,6 +586,35 @@ emit_selection(const Selector *s, ReturnSetInfo *rsinfo)
 }
 
 /*
+ * The 0.2.0 arguments: candidates as (rank, geom, area, kind) rows, addresses as
+ * crimesnap.address_input rows (id, geom, street_name, area), of which geom and area count.
+ */
+static void
+select_rows(FunctionCallInfo fcinfo, Selector *s, CsGeomArray *cg, char ***carea_s,
+			char ***ckind_s, CsGeomArray *ag, char ***aarea_s, MemoryContext work)
+{
+	Oid			cexpect[4] = {INT8OID, InvalidOid, TEXTOID, TEXTOID};
+	Oid			aexpect[4] = {INT8OID, InvalidOid, TEXTOID, TEXTOID};
+	Datum	   *col[4];
+	bool	   *nul[4];
+	Oid			types[4];
+	int			n;
+
+	cs_row_array_decode(PG_GETARG_DATUM(0), "candidates", 4, cexpect, &n, col, nul, types);
+	s->ncand = n;
+	s->crank = cs_int8_datums(col[0], nul[0], n, "rank of candidates");
+	cs_geom_datums_decode(col[1], nul[1], n, types[1], cg, work);
+	*carea_s = cs_text_datums(col[2], nul[2], n);
+	*ckind_s = cs_text_datums(col[3], nul[3], n);
+
+	cs_row_array_decode(PG_GETARG_DATUM(1), "addresses", 4, aexpect, &n, col, nul, types);
+	cs_geom_datums_decode(col[1], nul[1], n, types[1], ag, work);
+	*aarea_s = cs_text_datums(col[3], nul[3], n);
+}
+
+/*
+ * select_snap_points(candidates snap_candidate[], addresses address_input[], min_addresses int)
+ * or, as 0.1.0 declared it,
  * select_snap_points(ranks bigint[], geoms geometry[], areas text[], kinds text[],
  *					  address_geoms geometry[], address_areas text[], min_addresses integer)
  * RETURNS TABLE (rank bigint, kept boolean, catchment integer, reason text)
@@ -606,14 +636,18 @@ crimesnap_select_snap_points(PG_FUNCTION_ARGS)
 				n2,
 				n3;
 
-	for (int i = 0; i < 6; i++)
+	/* 0.1.0 declared six parallel arrays; 0.2.0 candidates and addresses as rows. */
+	bool		rows = (PG_NARGS() == 3);
+	int			nrequired = rows ? 2 : 6;
+
+	for (int i = 0; i < nrequired; i++)
 		if (PG_ARGISNULL(i))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("select_snap_points needs its first six arguments; argument %d is NULL", i + 1),
+					 errmsg("select_snap_points needs its first %d arguments; argument %d is NULL", nrequired, i + 1),
 					 errhint("Pass empty arrays, not NULL.")));
 	memset(&s, 0, sizeof(s));
-	s.k = PG_ARGISNULL(6) ? crimesnap_min_addresses : PG_GETARG_INT32(6);
+	s.k = PG_ARGISNULL(PG_NARGS() - 1) ? crimesnap_min_addresses : PG_GETARG_INT32(PG_NARGS() - 1);
 	if (s.k < crimesnap_min_addresses)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -626,29 +660,29 @@ crimesnap_select_snap_points(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 
-	s.crank = cs_int8_array_decode(PG_GETARG_DATUM(0), &s.ncand, "ranks");
-	cs_geom_array_decode(PG_GETARG_DATUM(1), &cg, work);
-	carea_s = cs_text_array_decode(PG_GETARG_DATUM(2), &n1);
-	ckind_s = cs_text_array_decode(PG_GETARG_DATUM(3), &n2);
-	if (cg.n != s.ncand || n1 != s.ncand || n2 != s.ncand)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("select_snap_points got %d ranks, %d geometries, %d areas and %d kinds",
-						s.ncand, cg.n, n1, n2),
-				 errhint("The candidate arrays must have one element per candidate.")));
-	cs_geom_array_decode(PG_GETARG_DATUM(4), &ag, work);
-	aarea_s = cs_text_array_decode(PG_GETARG_DATUM(5), &n3);
-	if (n3 != ag.n)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("select_snap_points got %d address geometries and %d address areas", ag.n, n3),
-				 errhint("The address arrays must have one element per address.")));
-	if (s.ncand > 0 && ag.n > 0 &&
-		cs_geom_array_srid(&cg, "geoms") != cs_geom_array_srid(&ag, "address_geoms"))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("candidates and addresses have different SRIDs"),
-				 errhint("Transform both to one SRID (crimesnap stores %d).", CRIMESNAP_SRID)));
+	if (rows)
+		select_rows(fcinfo, &s, &cg, &carea_s, &ckind_s, &ag, &aarea_s, work);
+	else
+	{
+		s.crank = cs_int8_array_decode(PG_GETARG_DATUM(0), &s.ncand, "ranks");
+		cs_geom_array_decode(PG_GETARG_DATUM(1), &cg, work);
+		carea_s = cs_text_array_decode(PG_GETARG_DATUM(2), &n1);
+		ckind_s = cs_text_array_decode(PG_GETARG_DATUM(3), &n2);
+		if (cg.n != s.ncand || n1 != s.ncand || n2 != s.ncand)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("select_snap_points got %d ranks, %d geometries, %d areas and %d kinds",
+							s.ncand, cg.n, n1, n2),
+					 errhint("The candidate arrays must have one element per candidate.")));
+		cs_geom_array_decode(PG_GETARG_DATUM(4), &ag, work);
+		aarea_s = cs_text_array_decode(PG_GETARG_DATUM(5), &n3);
+		if (n3 != ag.n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("select_snap_points got %d address geometries and %d address areas", ag.n, n3),
+					 errhint("The address arrays must have one element per address.")));
+	}
+	cs_geom_arrays_same_srid(&cg, "candidates", &ag, "addresses");
 
 	areas = cs_intern_strings(carea_s, s.ncand, NULL, 0, &s.nareas);
 	init_candidates(&s, &cg, carea_s, ckind_s, areas);

@@ -59,16 +59,25 @@ COMMENT ON AGGREGATE crimesnap.snap_centre(geometry, integer, text) IS
 
 -- ---- the C steps of a build (src/associate.c, src/snapbuild.c) ----
 
-CREATE FUNCTION crimesnap.associate_addresses(
-  address_ids bigint[], address_geoms geometry[], address_streets text[],
-  street_ids bigint[], street_geoms geometry[], street_names text[],
-  address_areas text[] DEFAULT NULL, street_areas text[] DEFAULT NULL,
-  max_name_distance double precision DEFAULT 250)
+-- The rows the C steps take, one array of each: one input shape instead of parallel arrays.
+CREATE TYPE crimesnap.address_input AS (address_id bigint, geom geometry, street_name text, area text);
+COMMENT ON TYPE crimesnap.address_input IS
+  'An address as crimesnap.associate_addresses and crimesnap.select_snap_points take it: id, point, street name as the source spells it, and area (neighbourhood id; NULL: the area of every row without one).';
+CREATE TYPE crimesnap.street_input AS (street_id bigint, geom geometry, name text, area text);
+COMMENT ON TYPE crimesnap.street_input IS
+  'A street centreline piece as crimesnap.associate_addresses takes it: id, LineString or MultiLineString, name, and area (neighbourhood id; NULL: the area of every row without one).';
+CREATE TYPE crimesnap.snap_candidate AS (rank bigint, geom geometry, area text, kind text);
+COMMENT ON TYPE crimesnap.snap_candidate IS
+  'A candidate snap point as crimesnap.select_snap_points takes it: rank (the point id it will get, the tie-break; increasing), point, area (NULL: outside every neighbourhood) and kind (street, place or force).';
+
+CREATE FUNCTION crimesnap.associate_addresses(addresses crimesnap.address_input[],
+                                              streets crimesnap.street_input[],
+                                              max_name_distance double precision DEFAULT 250)
 RETURNS TABLE (address_id bigint, street_id bigint, matched_by text, distance double precision)
 LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000
 AS 'MODULE_PATHNAME', 'crimesnap_associate_addresses';
-COMMENT ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision) IS
-  'Associates each address with one street: the nearest street of its own (normalised) name within max_name_distance metres, else the nearest street; only streets of the address''s own area when areas are given. Ties go to the lowest street id. One row per address; street_id is NULL when its area has no street.';
+COMMENT ON FUNCTION crimesnap.associate_addresses(crimesnap.address_input[], crimesnap.street_input[], double precision) IS
+  'Associates each address with one street: the nearest street of its own (normalised) name within max_name_distance, else the nearest street; only streets of the address''s own area (rows without an area form one area). Ties go to the lowest street id. One row per address; street_id is NULL when its area has no street.';
 
 CREATE FUNCTION crimesnap.street_segments(areas text[], streets text[], geoms geometry[],
                                           max_length double precision DEFAULT 0)
@@ -86,14 +95,14 @@ AS 'MODULE_PATHNAME', 'crimesnap_clear_point';
 COMMENT ON FUNCTION crimesnap.clear_point(geometry, geometry, geometry, double precision) IS
   'The point of line nearest target that lies more than min_distance metres (plus 1 cm) from every point of addresses; NULL when the whole line is that close to some address.';
 
-CREATE FUNCTION crimesnap.select_snap_points(
-  ranks bigint[], geoms geometry[], areas text[], kinds text[],
-  address_geoms geometry[], address_areas text[], min_addresses integer DEFAULT NULL)
+CREATE FUNCTION crimesnap.select_snap_points(candidates crimesnap.snap_candidate[],
+                                             addresses crimesnap.address_input[],
+                                             min_addresses integer DEFAULT NULL)
 RETURNS TABLE (rank bigint, kept boolean, catchment integer, reason text)
 LANGUAGE C STABLE PARALLEL SAFE COST 100000
 AS 'MODULE_PATHNAME', 'crimesnap_select_snap_points';
-COMMENT ON FUNCTION crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer) IS
-  'Chooses snap points from candidates (ordered by rank, the tie-break): removes the smallest invalid catchment until every street point serves at least min_addresses addresses and every place none or that many, then admits force points that take no point below it. One row per candidate.';
+COMMENT ON FUNCTION crimesnap.select_snap_points(crimesnap.snap_candidate[], crimesnap.address_input[], integer) IS
+  'Chooses snap points from candidates (ordered by rank, the tie-break): removes the smallest invalid catchment until every street point serves at least min_addresses addresses (NULL: crimesnap.min_addresses) and every place none or that many, then admits force points that take no point below it. Only the addresses'' points and areas count. One row per candidate.';
 
 -- ---- versioned snap point sets ----
 
@@ -279,20 +288,14 @@ AS $fn$
            crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
       FROM crimesnap.address a
   ), arg AS (
-    SELECT (SELECT pg_catalog.array_agg(a.address_id ORDER BY a.address_id) FROM addr a) AS ids,
-           (SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id) FROM addr a) AS geoms,
-           (SELECT pg_catalog.array_agg(a.street_name ORDER BY a.address_id) FROM addr a) AS names,
-           (SELECT pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) FROM addr a) AS areas,
-           (SELECT pg_catalog.array_agg(p.piece_id ORDER BY p.piece_id) FROM piece p) AS pids,
-           (SELECT pg_catalog.array_agg(p.geom ORDER BY p.piece_id) FROM piece p) AS pgeoms,
-           (SELECT pg_catalog.array_agg(p.name ORDER BY p.piece_id) FROM piece p) AS pnames,
-           (SELECT pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) FROM piece p) AS pareas
+    SELECT (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
+                                        ORDER BY a.address_id) FROM addr a) AS addresses,
+           (SELECT pg_catalog.array_agg(ROW(p.piece_id, p.geom, p.name, p.neighbourhood_id)::crimesnap.street_input
+                                        ORDER BY p.piece_id) FROM piece p) AS streets
   )
   SELECT x.address_id, a.neighbourhood_id, p.street_key, a.geom, x.matched_by, x.distance
     FROM arg,
-         crimesnap.associate_addresses(coalesce(arg.ids, '{}'), coalesce(arg.geoms, '{}'), coalesce(arg.names, '{}'),
-                                       coalesce(arg.pids, '{}'), coalesce(arg.pgeoms, '{}'), coalesce(arg.pnames, '{}'),
-                                       coalesce(arg.areas, '{}'), coalesce(arg.pareas, '{}')) x
+         crimesnap.associate_addresses(coalesce(arg.addresses, '{}'), coalesce(arg.streets, '{}')) x
     JOIN addr a ON a.address_id = x.address_id
     LEFT JOIN piece p ON p.piece_id = x.street_id
 $fn$;
@@ -402,19 +405,13 @@ BEGIN
 
   CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS
   SELECT x.address_id, x.street_id AS piece_id
-    FROM (SELECT pg_catalog.array_agg(a.address_id ORDER BY a.address_id) AS ids,
-                 pg_catalog.array_agg(a.geom ORDER BY a.address_id) AS geoms,
-                 pg_catalog.array_agg(a.street_name ORDER BY a.address_id) AS names,
-                 pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) AS areas
+    FROM (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
+                                      ORDER BY a.address_id) AS addresses
             FROM pg_temp.cs_addr a) ad,
-         (SELECT pg_catalog.array_agg(p.piece_id ORDER BY p.piece_id) AS ids,
-                 pg_catalog.array_agg(p.geom ORDER BY p.piece_id) AS geoms,
-                 pg_catalog.array_agg(p.name ORDER BY p.piece_id) AS names,
-                 pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) AS areas
+         (SELECT pg_catalog.array_agg(ROW(p.piece_id, p.geom, p.name, p.neighbourhood_id)::crimesnap.street_input
+                                      ORDER BY p.piece_id) AS streets
             FROM pg_temp.cs_piece p) st,
-         crimesnap.associate_addresses(coalesce(ad.ids, '{}'), coalesce(ad.geoms, '{}'), coalesce(ad.names, '{}'),
-                                       coalesce(st.ids, '{}'), coalesce(st.geoms, '{}'), coalesce(st.names, '{}'),
-                                       coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
+         crimesnap.associate_addresses(coalesce(ad.addresses, '{}'), coalesce(st.streets, '{}')) x
    WHERE x.street_id IS NOT NULL;
   PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
 
@@ -591,17 +588,13 @@ BEGIN
   -- ---- selection ----
   CREATE TEMP TABLE cs_sel ON COMMIT DROP AS
   SELECT s.*
-    FROM (SELECT pg_catalog.array_agg(c.rank ORDER BY c.rank) AS ranks,
-                 pg_catalog.array_agg(c.geom ORDER BY c.rank) AS geoms,
-                 pg_catalog.array_agg(c.neighbourhood_id ORDER BY c.rank) AS areas,
-                 pg_catalog.array_agg(c.kind ORDER BY c.rank) AS kinds
+    FROM (SELECT pg_catalog.array_agg(ROW(c.rank, c.geom, c.neighbourhood_id, c.kind)::crimesnap.snap_candidate
+                                      ORDER BY c.rank) AS candidates
             FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL) cand,
-         (SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id) AS geoms,
-                 pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) AS areas
+         (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
+                                      ORDER BY a.address_id) AS addresses
             FROM pg_temp.cs_addr a) ad,
-         crimesnap.select_snap_points(coalesce(cand.ranks, '{}'), coalesce(cand.geoms, '{}'),
-                                      coalesce(cand.areas, '{}'), coalesce(cand.kinds, '{}'),
-                                      coalesce(ad.geoms, '{}'), coalesce(ad.areas, '{}'), k) s;
+         crimesnap.select_snap_points(coalesce(cand.candidates, '{}'), coalesce(ad.addresses, '{}'), k) s;
   PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
 
   INSERT INTO crimesnap.snap_point
@@ -842,8 +835,8 @@ GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, bo
                           crimesnap.address_streets(),
                           crimesnap.street_pieces()
   TO crimesnap_publisher;
-GRANT EXECUTE ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision),
+GRANT EXECUTE ON FUNCTION crimesnap.associate_addresses(crimesnap.address_input[], crimesnap.street_input[], double precision),
                           crimesnap.street_segments(text[], text[], geometry[], double precision),
                           crimesnap.clear_point(geometry, geometry, geometry, double precision),
-                          crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer)
+                          crimesnap.select_snap_points(crimesnap.snap_candidate[], crimesnap.address_input[], integer)
   TO crimesnap_analyst, crimesnap_publisher;

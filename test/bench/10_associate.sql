@@ -92,13 +92,11 @@ SELECT 'postgis_knn', 1000 * extract(epoch FROM clock_timestamp() - :'t0'::times
 SELECT clock_timestamp() AS t0 \gset
 CREATE TEMP TABLE r_c_nearest AS
 SELECT x.address_id, x.street_id
-  FROM (SELECT array_agg(a.address_id) AS ids, array_agg(a.geom) AS geoms,
-               array_fill(NULL::text, ARRAY[count(*)::int]) AS names
+  FROM (SELECT array_agg(ROW(a.address_id, a.geom, NULL, NULL)::crimesnap.address_input) AS addresses
           FROM bench_assoc.address a) ad,
-       (SELECT array_agg(s.street_id) AS ids, array_agg(s.geom) AS geoms,
-               array_agg(s.name) AS names
+       (SELECT array_agg(ROW(s.street_id, s.geom, s.name, NULL)::crimesnap.street_input) AS streets
           FROM bench_assoc.street s) st,
-       crimesnap.associate_addresses(ad.ids, ad.geoms, ad.names, st.ids, st.geoms, st.names) x;
+       crimesnap.associate_addresses(ad.addresses, st.streets) x;
 INSERT INTO bench_assoc.timing
 SELECT 'c_nearest', 1000 * extract(epoch FROM clock_timestamp() - :'t0'::timestamptz), count(*) FROM r_c_nearest;
 
@@ -106,13 +104,11 @@ SELECT 'c_nearest', 1000 * extract(epoch FROM clock_timestamp() - :'t0'::timesta
 SELECT clock_timestamp() AS t0 \gset
 CREATE TEMP TABLE r_c_assoc AS
 SELECT x.address_id, x.street_id, x.matched_by
-  FROM (SELECT array_agg(a.address_id) AS ids, array_agg(a.geom) AS geoms,
-               array_agg(a.street_name) AS names
+  FROM (SELECT array_agg(ROW(a.address_id, a.geom, a.street_name, NULL)::crimesnap.address_input) AS addresses
           FROM bench_assoc.address a) ad,
-       (SELECT array_agg(s.street_id) AS ids, array_agg(s.geom) AS geoms,
-               array_agg(s.name) AS names
+       (SELECT array_agg(ROW(s.street_id, s.geom, s.name, NULL)::crimesnap.street_input) AS streets
           FROM bench_assoc.street s) st,
-       crimesnap.associate_addresses(ad.ids, ad.geoms, ad.names, st.ids, st.geoms, st.names) x;
+       crimesnap.associate_addresses(ad.addresses, st.streets) x;
 INSERT INTO bench_assoc.timing
 SELECT 'c_association', 1000 * extract(epoch FROM clock_timestamp() - :'t0'::timestamptz), count(*) FROM r_c_assoc;
 

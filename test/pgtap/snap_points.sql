@@ -201,7 +201,7 @@ ROLLBACK TO SAVEPOINT s;
 -- ==== 3. The builder keeps every guarantee by construction ====
 SELECT throws_ok($$SELECT crimesnap.build_snap_points('street', 11)$$, '22023', NULL,
                  'the builder refuses a k below crimesnap.min_addresses');
-SELECT throws_ok($$SELECT crimesnap.select_snap_points('{}', '{}', '{}', '{}', '{}', '{}', 5)$$, '22023', NULL,
+SELECT throws_ok($$SELECT crimesnap.select_snap_points('{}', '{}', 5)$$, '22023', NULL,
                  'so does the C selection');
 
 -- A point the rule would put over a property moves along the street, off it.

@@ -67,31 +67,34 @@ RESET min_parallel_table_scan_size;
 -- is in an area without streets.
 SELECT a.address_id, a.street_id, a.matched_by, round(a.distance::numeric, 2) AS distance
   FROM crimesnap.associate_addresses(
-         ARRAY[10, 11, 12, 13, 14, 15],
-         ARRAY['SRID=27700;POINT(0 5)', 'SRID=27700;POINT(0 5)', 'SRID=27700;POINT(0 5)',
-               'SRID=27700;POINT(500 10)', NULL, 'SRID=27700;POINT(0 0)']::geometry[],
-         ARRAY['High St.', 'Low Road', NULL, 'x', 'High Street', 'High Street'],
-         ARRAY[1, 2, 3, 4, 6, 5],
-         ARRAY['SRID=27700;LINESTRING(-50 60, 50 60)', 'SRID=27700;LINESTRING(-50 40, 50 40)',
-               'SRID=27700;LINESTRING(-50 0, 50 0)', 'SRID=27700;LINESTRING(-50 400, 50 400)',
-               'SRID=27700;LINESTRING(490 0, 510 0)', 'SRID=27700;LINESTRING(490 20, 510 20)']::geometry[],
-         ARRAY['HIGH STREET', 'High Street', 'Mill Lane', 'High Street', 'A', 'B'],
-         ARRAY['n1', 'n1', 'n1', 'n1', 'n1', 'n2'],
-         ARRAY['n1', 'n1', 'n1', 'n1', 'n1', 'n1']) a
+         ARRAY[(10, 'SRID=27700;POINT(0 5)', 'High St.', 'n1'),
+               (11, 'SRID=27700;POINT(0 5)', 'Low Road', 'n1'),
+               (12, 'SRID=27700;POINT(0 5)', NULL, 'n1'),
+               (13, 'SRID=27700;POINT(500 10)', 'x', 'n1'),
+               (14, NULL, 'High Street', 'n1'),
+               (15, 'SRID=27700;POINT(0 0)', 'High Street', 'n2')]::crimesnap.address_input[],
+         ARRAY[(1, 'SRID=27700;LINESTRING(-50 60, 50 60)', 'HIGH STREET', 'n1'),
+               (2, 'SRID=27700;LINESTRING(-50 40, 50 40)', 'High Street', 'n1'),
+               (3, 'SRID=27700;LINESTRING(-50 0, 50 0)', 'Mill Lane', 'n1'),
+               (4, 'SRID=27700;LINESTRING(-50 400, 50 400)', 'High Street', 'n1'),
+               (6, 'SRID=27700;LINESTRING(490 0, 510 0)', 'A', 'n1'),
+               (5, 'SRID=27700;LINESTRING(490 20, 510 20)', 'B', 'n1')]::crimesnap.street_input[]) a
  ORDER BY 1;
--- Without areas, every address may go to every street; max_name_distance is a radius.
+-- Without areas (NULL: one area of its own), every address may go to every street;
+-- max_name_distance is a radius.
 SELECT a.address_id, a.street_id, a.matched_by
-  FROM crimesnap.associate_addresses(ARRAY[1], ARRAY['SRID=27700;POINT(0 0)']::geometry[], ARRAY['Far Road'],
-         ARRAY[1, 2], ARRAY['SRID=27700;LINESTRING(0 10, 5 10)', 'SRID=27700;LINESTRING(0 100, 5 100)']::geometry[],
-         ARRAY['Near Road', 'Far Road'], max_name_distance => 99) a;
-SELECT * FROM crimesnap.associate_addresses(ARRAY[1], ARRAY['SRID=27700;POINT(0 0)']::geometry[], ARRAY['x'], '{}', '{}', '{}');
-SELECT * FROM crimesnap.associate_addresses(ARRAY[1, 2], ARRAY['SRID=27700;POINT(0 0)']::geometry[], ARRAY['x'], '{}', '{}', '{}');
-SELECT * FROM crimesnap.associate_addresses(ARRAY[1], ARRAY['SRID=27700;LINESTRING(0 0, 1 1)']::geometry[], ARRAY['x'],
-                                            ARRAY[1], ARRAY['SRID=27700;LINESTRING(0 0, 1 1)']::geometry[], ARRAY['x']);
-SELECT * FROM crimesnap.associate_addresses(ARRAY[1], ARRAY['SRID=4326;POINT(0 0)']::geometry[], ARRAY['x'],
-                                            ARRAY[1], ARRAY['SRID=27700;LINESTRING(0 0, 1 1)']::geometry[], ARRAY['x']);
-SELECT * FROM crimesnap.associate_addresses(ARRAY[1], ARRAY['SRID=27700;POINT(0 0)']::geometry[], ARRAY['x'],
-                                            ARRAY[1], ARRAY['SRID=27700;LINESTRING(0 0, 1 1)']::geometry[], ARRAY['x'],
+  FROM crimesnap.associate_addresses(ARRAY[(1, 'SRID=27700;POINT(0 0)', 'Far Road', NULL)]::crimesnap.address_input[],
+         ARRAY[(1, 'SRID=27700;LINESTRING(0 10, 5 10)', 'Near Road', NULL),
+               (2, 'SRID=27700;LINESTRING(0 100, 5 100)', 'Far Road', NULL)]::crimesnap.street_input[],
+         max_name_distance => 99) a;
+SELECT * FROM crimesnap.associate_addresses(ARRAY[(1, 'SRID=27700;POINT(0 0)', 'x', NULL)]::crimesnap.address_input[], '{}');
+SELECT * FROM crimesnap.associate_addresses(ARRAY[(NULL, 'SRID=27700;POINT(0 0)', 'x', NULL)]::crimesnap.address_input[], '{}');
+SELECT * FROM crimesnap.associate_addresses(ARRAY[(1, 'SRID=27700;LINESTRING(0 0, 1 1)', 'x', NULL)]::crimesnap.address_input[],
+                                            ARRAY[(1, 'SRID=27700;LINESTRING(0 0, 1 1)', 'x', NULL)]::crimesnap.street_input[]);
+SELECT * FROM crimesnap.associate_addresses(ARRAY[(1, 'SRID=4326;POINT(0 0)', 'x', NULL)]::crimesnap.address_input[],
+                                            ARRAY[(1, 'SRID=27700;LINESTRING(0 0, 1 1)', 'x', NULL)]::crimesnap.street_input[]);
+SELECT * FROM crimesnap.associate_addresses(ARRAY[(1, 'SRID=27700;POINT(0 0)', 'x', NULL)]::crimesnap.address_input[],
+                                            ARRAY[(1, 'SRID=27700;LINESTRING(0 0, 1 1)', 'x', NULL)]::crimesnap.street_input[],
                                             max_name_distance => -1);
 
 -- ---- segments ----
@@ -135,23 +138,21 @@ SET crimesnap.min_addresses = 2;
 -- that would take a street point below k, and one that would not.
 SELECT s.rank, s.kept, s.catchment, s.reason
   FROM crimesnap.select_snap_points(
-         ARRAY[1, 2, 3, 4, 5, 6, 7, 8],
-         ARRAY['SRID=27700;POINT(0 0)', 'SRID=27700;POINT(10 0)', 'SRID=27700;POINT(20 0)', 'SRID=27700;POINT(100 0)',
-               'SRID=27700;POINT(0 500)', 'SRID=27700;POINT(100 30)', 'SRID=27700;POINT(0 1.2)',
-               'SRID=27700;POINT(200 0)']::geometry[],
-         ARRAY['n', 'n', 'n', 'n', 'n', 'n', 'n', 'n'],
-         ARRAY['street', 'street', 'street', 'street', 'place', 'place', 'force', 'force'],
-         ARRAY['SRID=27700;POINT(0 1)', 'SRID=27700;POINT(1 1)', 'SRID=27700;POINT(9 1)', 'SRID=27700;POINT(11 1)',
-               'SRID=27700;POINT(19 1)', 'SRID=27700;POINT(100 20)', 'SRID=27700;POINT(500 500)']::geometry[],
-         ARRAY['n', 'n', 'n', 'n', 'n', 'n', 'elsewhere'], 2) s
+         ARRAY[(1, 'SRID=27700;POINT(0 0)', 'n', 'street'), (2, 'SRID=27700;POINT(10 0)', 'n', 'street'),
+               (3, 'SRID=27700;POINT(20 0)', 'n', 'street'), (4, 'SRID=27700;POINT(100 0)', 'n', 'street'),
+               (5, 'SRID=27700;POINT(0 500)', 'n', 'place'), (6, 'SRID=27700;POINT(100 30)', 'n', 'place'),
+               (7, 'SRID=27700;POINT(0 1.2)', 'n', 'force'), (8, 'SRID=27700;POINT(200 0)', 'n', 'force')]::crimesnap.snap_candidate[],
+         ARRAY[(1, 'SRID=27700;POINT(0 1)', NULL, 'n'), (2, 'SRID=27700;POINT(1 1)', NULL, 'n'),
+               (3, 'SRID=27700;POINT(9 1)', NULL, 'n'), (4, 'SRID=27700;POINT(11 1)', NULL, 'n'),
+               (5, 'SRID=27700;POINT(19 1)', NULL, 'n'), (6, 'SRID=27700;POINT(100 20)', NULL, 'n'),
+               (7, 'SRID=27700;POINT(500 500)', NULL, 'elsewhere')]::crimesnap.address_input[], 2) s
  ORDER BY 1;
 RESET crimesnap.min_addresses;
-SELECT * FROM crimesnap.select_snap_points(ARRAY[1], ARRAY['SRID=27700;POINT(0 0)']::geometry[], ARRAY['n'],
-                                           ARRAY['street'], '{}', '{}', 2);
-SELECT * FROM crimesnap.select_snap_points(ARRAY[2, 1], ARRAY['SRID=27700;POINT(0 0)', 'SRID=27700;POINT(1 0)']::geometry[],
-                                           ARRAY['n', 'n'], ARRAY['street', 'street'], '{}', '{}');
-SELECT * FROM crimesnap.select_snap_points(ARRAY[1], ARRAY['SRID=27700;POINT(0 0)']::geometry[], ARRAY['n'],
-                                           ARRAY['kiosk'], '{}', '{}');
+SELECT * FROM crimesnap.select_snap_points(ARRAY[(1, 'SRID=27700;POINT(0 0)', 'n', 'street')]::crimesnap.snap_candidate[],
+                                           '{}', 2);
+SELECT * FROM crimesnap.select_snap_points(ARRAY[(2, 'SRID=27700;POINT(0 0)', 'n', 'street'),
+                                                 (1, 'SRID=27700;POINT(1 0)', 'n', 'street')]::crimesnap.snap_candidate[], '{}');
+SELECT * FROM crimesnap.select_snap_points(ARRAY[(1, 'SRID=27700;POINT(0 0)', 'n', 'kiosk')]::crimesnap.snap_candidate[], '{}');
 
 -- ---- whole builds on a small made-up place ----
 BEGIN;
