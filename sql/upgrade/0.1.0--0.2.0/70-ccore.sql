@@ -1,4 +1,5 @@
 -- ccore: issues 9 (no input crashes the server) and 10 (the C's code health).
+-- Function bodies below are copied from sql/install as they now stand.
 
 -- As the install script does (sql/install/00-schema.sql): functions below capture this
 -- search_path with SET search_path FROM CURRENT.
@@ -10,9 +11,8 @@ SELECT pg_catalog.set_config('search_path',
       WHERE e.extname = 'postgis')),
   true);
 
--- ccore (issue 9, section 1): the input tables refuse NaN, infinite and out-of-grid
--- coordinates and single-vertex or zero-length lines, naming the row.
-
+-- Issue 9: the input tables refuse NaN, infinite and out-of-grid coordinates and
+-- single-vertex or zero-length lines, naming the row.
 CREATE OR REPLACE FUNCTION crimesnap.normalise_input_geometry()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -110,9 +110,8 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.normalise_input_geometry() IS
   'Trigger: puts every loaded geometry into British National Grid and the shape its table expects, or fails naming the row, with a hint: empty geometries, NaN, infinite or out-of-grid coordinates, single-vertex or zero-length lines and invalid polygons are refused.';
 
--- ccore (issue 10): select_snap_points reads crimesnap.min_addresses, so it is STABLE, not
--- IMMUTABLE (below); the costly C functions carry a COST, as PostGIS's do, so that the planner
--- calls them once rather than per row where it can choose.
+
+-- Issue 10: the costly C functions carry a COST, as PostGIS's do.
 ALTER FUNCTION crimesnap.street_segments(text[], text[], geometry[], double precision) COST 10000;
 ALTER FUNCTION crimesnap.clear_point(geometry, geometry, geometry, double precision) COST 1000;
 ALTER FUNCTION crimesnap.neighbourhood_at(geometry) COST 100;
@@ -120,9 +119,10 @@ ALTER FUNCTION crimesnap.snap(geometry, text) COST 100;
 ALTER FUNCTION crimesnap.snap_many(bigint[], geometry[], text[]) COST 10000;
 ALTER FUNCTION crimesnap.snap_detail(bigint[], geometry[], text[], boolean) COST 10000;
 
--- ccore (issue 10): associate_addresses and select_snap_points take arrays of rows
+-- Issue 10: associate_addresses and select_snap_points take arrays of rows
 -- (crimesnap.address_input, crimesnap.street_input, crimesnap.snap_candidate) instead of six
--- to nine parallel arrays; their callers follow.  The C symbols keep 0.1.0's forms working.
+-- to nine parallel arrays, and select_snap_points, which reads crimesnap.min_addresses, is
+-- STABLE; their callers follow.  The C symbols keep 0.1.0's forms working.
 DROP FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision);
 DROP FUNCTION crimesnap.select_snap_points(bigint[], geometry[], text[], text[], geometry[], text[], integer);
 
