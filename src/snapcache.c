@@ -62,8 +62,8 @@ static bool building = false;
 static bool inval_during_build = false;
 static Oid	building_relids[NRELS];
 static SPIPlanPtr generation_plan = NULL;
-int64		snapindex_stat_builds = 0;
-int64		snapindex_stat_invalidations = 0;
+static int64 snapindex_stat_builds = 0;
+static int64 snapindex_stat_invalidations = 0;
 
 /* Byte-order comparison, the order of COLLATE "C". */
 int
@@ -95,15 +95,6 @@ snapindex_find_part(const SnapIndex *idx, const char *id, int len)
 			hi = mid - 1;
 	}
 	return -1;
-}
-
-/* This backend's index as it stands, without building or validating it (NULL if none). */
-SnapIndex *
-snapindex_peek(void)
-{
-	if (snap_index != NULL && (!snap_index->valid || snap_index->dbid != MyDatabaseId))
-		snapindex_drop();
-	return snap_index;
 }
 
 void

@@ -119,12 +119,9 @@ extern int	snapindex_locate(SnapIndex *idx, double px, double py);
 
 /* ---- snapcache.c ---- */
 extern SnapIndex *snapindex_get(bool need_polygons);
-extern SnapIndex *snapindex_peek(void);
 extern void snapindex_drop(void);
 extern int	snapindex_find_part(const SnapIndex *idx, const char *id, int len);
 extern int	cs_cmp_id(const char *a, int alen, const char *b, int blen);
 extern void *cs_alloc_huge(MemoryContext cxt, Size size);
-extern int64 snapindex_stat_builds;
-extern int64 snapindex_stat_invalidations;
 
 #endif							/* SNAPINDEX_H */
