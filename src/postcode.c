@@ -143,7 +143,7 @@ crimesnap_nearest_site(PG_FUNCTION_ARGS)
 	check_points(&s, "sites");
 	qsrid = cs_geom_array_srid(&q, "queries");
 	ssrid = cs_geom_array_srid(&s, "sites");
-	if (qsrid != 0 && ssrid != 0 && qsrid != ssrid)
+	if (qsrid > 0 && ssrid > 0 && qsrid != ssrid)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("queries have SRID %d and sites SRID %d", qsrid, ssrid),
