@@ -212,7 +212,7 @@ DECLARE
   base bigint;
   n_new integer;
   n integer;
-  notes jsonb := '{}';
+  notes jsonb := '{}'::jsonb;
   pair record;
 BEGIN
   IF k < floor_k THEN
@@ -254,10 +254,13 @@ BEGIN
   CREATE TEMP TABLE cs_piece ON COMMIT DROP AS
   SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
     FROM crimesnap.street_pieces() p;
+  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
+  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
   CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
   SELECT a.address_id, a.street_name, a.geom,
          crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
     FROM crimesnap.address a;
+  PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
   ANALYZE pg_temp.cs_addr;
 
@@ -271,6 +274,7 @@ BEGIN
             FROM pg_temp.cs_piece p) st,
          crimesnap.associate_addresses(coalesce(ad.addresses, '{}'), coalesce(st.streets, '{}')) x
    WHERE x.street_id IS NOT NULL;
+  PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
@@ -278,6 +282,7 @@ BEGIN
     FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
+  PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
 
   CREATE TEMP TABLE cs_cand (
     cand_no          serial PRIMARY KEY,
@@ -292,6 +297,7 @@ BEGIN
     old_point_id     bigint,
     rank             bigint
   ) ON COMMIT DROP;
+  PERFORM 'PRAGMA:TABLE: cs_cand (cand_no integer, neighbourhood_id text, kind text, label text, source_id bigint, explanation text, geom geometry, target geometry, reject text, old_point_id bigint, rank bigint)';
 
   -- ---- street candidates ----
   IF mode = 'street' THEN
@@ -450,6 +456,7 @@ BEGIN
                                       ORDER BY a.address_id) AS addresses
             FROM pg_temp.cs_addr a) ad,
          crimesnap.select_snap_points(coalesce(cand.candidates, '{}'), coalesce(ad.addresses, '{}'), k) s;
+  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
 
   INSERT INTO crimesnap.snap_point
          (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,
