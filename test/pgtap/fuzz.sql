@@ -110,11 +110,11 @@ SELECT p.oid AS fn, p.proname::text AS name, p.prokind, p.proretset,
     OR EXISTS (SELECT FROM pg_aggregate a JOIN pg_proc t ON t.oid = a.aggtransfn
                 WHERE a.aggfnoid = p.oid AND t.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c'));
 
--- Not callable from SQL at all: trigger functions, and an aggregate's support functions
+-- Not callable from SQL at all: trigger and event trigger functions, and an aggregate's support functions
 -- (they take "internal"; the aggregates themselves are fuzzed).
 CREATE TEMP TABLE c_skip AS
 SELECT f.fn FROM c_fn f JOIN pg_proc p ON p.oid = f.fn
- WHERE p.prorettype = 'trigger'::regtype OR 'internal'::regtype = ANY (f.argtypes::regtype[]);
+ WHERE p.prorettype IN ('trigger'::regtype, 'event_trigger'::regtype) OR 'internal'::regtype = ANY (f.argtypes::regtype[]);
 
 SELECT is((SELECT count(*) FROM c_fn f WHERE f.fn NOT IN (SELECT fn FROM c_skip)) >= 16, true,
           'the catalogue lists the C-backed functions to fuzz');
