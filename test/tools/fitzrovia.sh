@@ -163,7 +163,7 @@ SELECT mode, version, build_notes FROM crimesnap.snap_point_set ORDER BY version
 SELECT neighbourhood_id, addresses, points, street_points, round(farthest_address::numeric, 1) AS farthest_m,
        round(share_beyond::numeric, 4) AS share_beyond, warning
   FROM crimesnap.snap_coverage ORDER BY neighbourhood_id;
-\echo 'Street points under 12 if address rows were counted instead of postal addresses (the street set):'
+\echo 'Points whose catchment holds duplicate address rows: distinct postal addresses (what counts) against rows:'
 SELECT p.version, p.kind, p.label, p.address_count AS postal_addresses, count(*) AS address_rows
   FROM crimesnap.snap_point p
   JOIN crimesnap.address a ON (SELECT q.point_id FROM crimesnap.snap_point q
