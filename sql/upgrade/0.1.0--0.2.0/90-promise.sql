@@ -746,6 +746,7 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.area_addresses() IS
   'Distinct postal addresses (crimesnap.postal_address) in each neighbourhood, with its force: a count published for a neighbourhood or force needs at least crimesnap.min_addresses of them, or none (docs/security.md).';
 
+SELECT pg_catalog.pg_extension_config_dump('crimesnap.published_position', '');
 REVOKE ALL ON crimesnap.published_position FROM PUBLIC;
 REVOKE ALL ON FUNCTION crimesnap.area_addresses() FROM PUBLIC;
 GRANT SELECT ON crimesnap.published_position TO crimesnap_publisher;
