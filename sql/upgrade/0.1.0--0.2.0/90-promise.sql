@@ -283,7 +283,7 @@ DECLARE
   base bigint;
   n_new integer;
   n integer;
-  notes jsonb := '{}';
+  notes jsonb := '{}'::jsonb;
   pair record;
 BEGIN
   IF k < floor_k THEN
@@ -332,10 +332,13 @@ BEGIN
   SELECT a.address_id, a.street_name, a.geom,
          crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
     FROM crimesnap.postal_address a;
+  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
+  PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
   ANALYZE pg_temp.cs_addr;
   CREATE TEMP TABLE cs_addr_all ON COMMIT DROP AS
   SELECT a.address_id, a.geom FROM crimesnap.address a;
+  PERFORM 'PRAGMA:TABLE: cs_addr_all (address_id bigint, geom geometry)';
   CREATE INDEX ON pg_temp.cs_addr_all USING gist (geom);
   ANALYZE pg_temp.cs_addr_all;
 
@@ -355,6 +358,7 @@ BEGIN
                                        coalesce(st.ids, '{}'), coalesce(st.geoms, '{}'), coalesce(st.names, '{}'),
                                        coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
    WHERE x.street_id IS NOT NULL;
+  PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
@@ -362,6 +366,7 @@ BEGIN
     FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
+  PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
 
   CREATE TEMP TABLE cs_cand (
     cand_no          serial PRIMARY KEY,
@@ -376,6 +381,7 @@ BEGIN
     old_point_id     bigint,
     rank             bigint
   ) ON COMMIT DROP;
+  PERFORM 'PRAGMA:TABLE: cs_cand (cand_no integer, neighbourhood_id text, kind text, label text, source_id bigint, explanation text, geom geometry, target geometry, reject text, old_point_id bigint, rank bigint)';
 
   -- ---- street candidates ----
   IF mode = 'street' THEN
@@ -538,6 +544,7 @@ BEGIN
          crimesnap.select_snap_points(coalesce(cand.ranks, '{}'), coalesce(cand.geoms, '{}'),
                                       coalesce(cand.areas, '{}'), coalesce(cand.kinds, '{}'),
                                       coalesce(ad.geoms, '{}'), coalesce(ad.areas, '{}'), k) s;
+  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
 
   INSERT INTO crimesnap.snap_point
          (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,
@@ -854,6 +861,8 @@ BEGIN
          crimesnap.screen_context(c.context) AS context_finding,
          crimesnap.screen_context(c.outcome) AS outcome_finding
     FROM claimed c;
+  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
+  PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
   ANALYZE pg_temp.cs_upload;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
@@ -897,6 +906,7 @@ BEGIN
       SELECT r.crime_id FROM crimesnap.raw_crime r
        WHERE r.force_id = register_batch.force AND r.crime_ref = u.ref
          AND r.superseded_by_batch IS NULL AND r.month <> m) live ON u.force = register_batch.force;
+  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, resent_crime_id bigint, reason_code text)';
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
 
@@ -927,6 +937,7 @@ BEGIN
     JOIN crimesnap.raw_crime r ON r.force_id = register_batch.force AND r.crime_ref = c.ref
                               AND r.superseded_by_batch IS NULL
    WHERE c.reason_code IS NULL AND c.resent_crime_id IS NULL;
+  PERFORM 'PRAGMA:TABLE: cs_prev (ref text, crime_id bigint, persistent_id text, correction integer, corrected boolean)';
   UPDATE crimesnap.raw_crime r SET superseded_by_batch = b.batch_id
     FROM pg_temp.cs_prev x WHERE r.crime_id = x.crime_id;
 
@@ -1041,6 +1052,8 @@ BEGIN
   END LOOP;
   CREATE TEMP TABLE cs_old_id ON COMMIT DROP AS
   SELECT DISTINCT r.force_id, r.crime_ref, r.correction, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, correction integer, old_id text)';
   UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key';
   UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref, r.correction);
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -1432,6 +1445,8 @@ BEGIN
      AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime, pin_version integer, pin_point bigint, pin_problem text)';
   ANALYZE pg_temp.cs_live;
   SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
