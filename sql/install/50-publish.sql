@@ -844,7 +844,7 @@ BEGIN
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
-  PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime, pin_version integer, pin_point bigint, pin_problem text)';
+  PERFORM 'PRAGMA:TABLE: cs_live (crime_id bigint, batch_id integer, force_id text, crime_ref text, persistent_id text, month date, offence_code text, committed_on date, geom geometry, neighbourhood_id text, outcome text, context text, superseded_by_batch integer, correction integer, pin_version integer, pin_point bigint, pin_problem text)';
   ANALYZE pg_temp.cs_live;
   -- Outcomes that took effect up to the newest month published are public.
   horizon := crimesnap.outcome_horizon(publish_month.force);
