@@ -857,9 +857,7 @@ BEGIN
               WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
                AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
                AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
-              ELSE 'bad' END AS loc_state,
-         crimesnap.screen_context(c.context) AS context_finding,
-         crimesnap.screen_context(c.outcome) AS outcome_finding
+              ELSE 'bad' END AS loc_state
     FROM claimed c;
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
   PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
@@ -887,8 +885,6 @@ BEGIN
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
                                  WHERE n.neighbourhood_id = btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
-           WHEN u.context_finding IS NOT NULL THEN 'personal_data_in_context'
-           WHEN u.outcome_finding IS NOT NULL THEN 'personal_data_in_outcome'
          END AS reason_code
     FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
@@ -910,16 +906,9 @@ BEGIN
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
 
-  -- A resend of a reference live in another month updates that record's outcome, and
-  -- nothing else: the record never moves, changes month or is published again elsewhere.
-  UPDATE crimesnap.raw_crime r SET outcome = nullif(btrim(c.outcome), '')
-    FROM pg_temp.cs_checked c
-   WHERE c.reason_code IS NULL AND c.resent_crime_id = r.crime_id
-     AND r.outcome IS DISTINCT FROM nullif(btrim(c.outcome), '');
-  UPDATE crimesnap.published_crime p SET outcome = nullif(btrim(c.outcome), '')
-    FROM pg_temp.cs_checked c
-   WHERE c.reason_code IS NULL AND c.resent_crime_id = p.crime_id
-     AND p.outcome IS DISTINCT FROM nullif(btrim(c.outcome), '');
+  -- A resend of a reference live in another month updates that record's outcome (through
+  -- crimesnap.record_outcomes() below, into the outcome history), and nothing else: the
+  -- record is not loaded again, so it never moves, changes month or is published elsewhere.
   SELECT count(*) INTO n_updated FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL AND c.resent_crime_id IS NOT NULL;
   IF n_updated > 0 THEN
     RAISE NOTICE '% rows repeat references live in another month: they updated those records'' outcomes and were not loaded again', n_updated;
@@ -956,6 +945,12 @@ BEGIN
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
 
+  -- Free text is never published as written: the outcome goes into the record's outcome
+  -- history as a police.uk category, and a context text waits for the force's review.
+  PERFORM crimesnap.record_outcomes(b.batch_id,
+            (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
+            (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
+  PERFORM crimesnap.note_contexts(b.batch_id);
   FOR corr IN
     SELECT x.persistent_id AS old_id, r.persistent_id AS new_id, w.withdrawal_id
       FROM pg_temp.cs_prev x
@@ -994,8 +989,6 @@ BEGIN
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
                                                            btrim(c.easting), btrim(c.northing), register_batch.force)
            WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
-           WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', c.context_finding)
-           WHEN 'personal_data_in_outcome' THEN pg_catalog.format(' (%s)', c.outcome_finding)
            ELSE '' END,
          pg_catalog.jsonb_build_object(
            'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,
@@ -1220,13 +1213,55 @@ BEGIN
            WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)) x
    WHERE x.addresses BETWEEN 1 AND k - 1;
 
-  -- Context is published as-is: it must still pass the screen.
+  -- Free text: an outcome is one of police.uk's categories, the one the record's outcome
+  -- history says; a context is a text the force approved, while it publishes context.
   RETURN QUERY
-  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
-         pg_catalog.format('the context holds a %s', crimesnap.screen_context(c.context))
+  SELECT c.force_id, c.month, 'outcome outside the vocabulary'::text, c.id,
+         pg_catalog.format('published outcome "%s" is not a police.uk outcome category', c.outcome)
     FROM crimesnap.published_crime c
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
-     AND (crimesnap.screen_context(c.context) IS NOT NULL OR crimesnap.screen_context(c.outcome) IS NOT NULL);
+     AND c.outcome IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.outcome_category o WHERE o.slug = c.outcome);
+  RETURN QUERY
+  SELECT x.force, pg_catalog.to_date(x.month, 'YYYY-MM'), 'outcome outside the vocabulary'::text, x.id,
+         pg_catalog.format('outcome_status "%s" is not a police.uk outcome category name', x.outcome_status)
+    FROM (SELECT s.force, s.month, s.id, s.outcome_status FROM crimesnap.published_street_crime s
+          UNION ALL
+          SELECT n.force, n.month, n.id, n.outcome_status FROM crimesnap.published_no_location_crime n) x
+   WHERE (f IS NULL OR x.force = f) AND (m IS NULL OR x.month = pg_catalog.to_char(m, 'YYYY-MM'))
+     AND x.outcome_status IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.outcome_category o WHERE o.name = x.outcome_status);
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'outcome not the recorded one'::text, c.id,
+         pg_catalog.format('published outcome %s, but the outcome history says %s',
+                           coalesce(c.outcome, 'none'), coalesce(h.slug, 'none'))
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    CROSS JOIN LATERAL (SELECT crimesnap.outcome_as_of(r.force_id, r.crime_ref, crimesnap.outcome_horizon(r.force_id)) AS slug) h
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND c.outcome IS DISTINCT FROM h.slug;
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'unapproved context published'::text, c.id,
+         CASE WHEN NOT coalesce(p.publish, false) THEN 'the force does not publish context'
+              WHEN t.context_id IS NULL THEN 'the text was never approved by the force'
+              ELSE pg_catalog.format('context text %s is %s', t.context_id, t.status) END
+    FROM crimesnap.published_crime c
+    LEFT JOIN crimesnap.context_policy p ON p.force_id = c.force_id
+    LEFT JOIN crimesnap.context_text t ON t.force_id = c.force_id AND t.text = c.context
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND c.context IS NOT NULL
+     AND (NOT coalesce(p.publish, false) OR t.status IS DISTINCT FROM 'approved');
+  -- A published context the screen flags needs an approval that overrode the finding (a
+  -- text approved before the screen learned to flag it must be reviewed again).
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
+         pg_catalog.format('the context holds a %s and its approval did not override that', crimesnap.screen_context(c.context))
+    FROM crimesnap.published_crime c
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND crimesnap.screen_context(c.context) IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.context_text t
+                      WHERE t.force_id = c.force_id AND t.text = c.context
+                        AND t.status = 'approved' AND t.override_reason IS NOT NULL);
 
   -- Persistent ids: the keyed hash of the record's own force and reference, none for ASB.
   RETURN QUERY
@@ -1338,7 +1373,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
-  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods (of the raw location, now), one position per persistent id ever (crimesnap.published_position), screened context, persistent ids, withdrawals, every record accounted for, totals, trend cells, counts for areas of fewer than crimesnap.min_addresses distinct addresses, timing (claimed and real). One row per violation, none when clean.';
+  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods (of the raw location, now), one position per persistent id ever (crimesnap.published_position), outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, counts for areas of fewer than crimesnap.min_addresses distinct addresses, timing (claimed and real). One row per violation, none when clean.';
 
 CREATE OR REPLACE FUNCTION crimesnap.publish_month(
   force text,
@@ -1361,6 +1396,7 @@ DECLARE
   n_withheld integer;
   bad text;
   problem record;
+  horizon date;
 BEGIN
   IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
     RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -1448,6 +1484,8 @@ BEGIN
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
   PERFORM 'PRAGMA:TABLE: cs_live (crime_id bigint, batch_id integer, force_id text, crime_ref text, persistent_id text, month date, offence_code text, committed_on date, geom geometry, neighbourhood_id text, outcome text, context text, superseded_by_batch integer, correction integer, pin_version integer, pin_point bigint, pin_problem text)';
   ANALYZE pg_temp.cs_live;
+  -- Outcomes that took effect up to the newest month published are public.
+  horizon := crimesnap.outcome_horizon(publish_month.force);
   SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
@@ -1488,7 +1526,7 @@ BEGIN
          CASE WHEN cat.police_uk_slug = 'anti-social-behaviour' THEN NULL ELSE l.persistent_id END,
          cat.slug, x.version, x.point_id,
          coalesce(sp.neighbourhood_id, l.neighbourhood_id),
-         l.outcome, l.context,
+         crimesnap.outcome_as_of(l.force_id, l.crime_ref, horizon), ctx.text,
          CASE WHEN l.geom IS NULL THEN 'no location supplied'
               WHEN l.pin_problem IS NOT NULL THEN l.pin_problem
               WHEN l.pin_point IS NOT NULL THEN NULL
@@ -1503,6 +1541,12 @@ BEGIN
              CASE WHEN l.pin_point IS NOT NULL THEN CASE WHEN l.pin_problem IS NULL THEN l.pin_point END
                   ELSE s.point_id END AS point_id) x
     LEFT JOIN crimesnap.snap_point sp ON sp.version = x.version AND sp.point_id = x.point_id
+    -- Context only as a text the force approved, and only while it publishes context.
+    LEFT JOIN LATERAL (
+      SELECT t.text FROM crimesnap.context_text t
+        JOIN crimesnap.context_policy cp ON cp.force_id = t.force_id AND cp.publish
+       WHERE t.force_id = l.force_id AND t.status = 'approved'
+         AND t.text = crimesnap.normalise_context(l.context)) ctx ON true
     CROSS JOIN LATERAL (
       SELECT f.police_uk_slug, f.slug
         FROM crimesnap.offence_code o
@@ -1535,6 +1579,9 @@ BEGIN
             DETAIL = problem.why || '.',
             HINT = 'Correct the street or place in the input tables and rebuild the snap points, or add the class to crimesnap.place_class. Nothing was published.';
   END IF;
+
+  -- Records of the force's other months on the map show their outcome as of this month too.
+  PERFORM crimesnap.refresh_published_outcomes(publish_month.force);
 
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
