@@ -870,8 +870,7 @@ BEGIN
            WHEN u.ref IS NULL THEN 'missing_reference'
            WHEN u.dup > 1 THEN 'duplicate_reference'
            -- A reference live in another month is a resend that updates its outcome only:
-           -- its date, location and code are not taken, so only its outcome is checked.
-           WHEN live.crime_id IS NOT NULL AND u.outcome_finding IS NOT NULL THEN 'personal_data_in_outcome'
+           -- its date, location and code are not taken.
            WHEN live.crime_id IS NOT NULL THEN NULL
            WHEN u.code IS DISTINCT FROM 'ASB' AND NOT EXISTS (
                   SELECT FROM crimesnap.offence_code o
