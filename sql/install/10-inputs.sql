@@ -188,7 +188,9 @@ CREATE TABLE crimesnap.address (
   street_name text,
   postcode    text,
   geom        geometry NOT NULL
-    CHECK (ST_SRID(geom) = 27700 AND GeometryType(geom) = 'POINT')
+    CHECK (ST_SRID(geom) = 27700 AND GeometryType(geom) = 'POINT'),
+  uprn        bigint,
+  house       text
 );
 CREATE INDEX ON crimesnap.address USING gist (geom);
 CREATE TRIGGER normalise_geometry BEFORE INSERT OR UPDATE OF geom ON crimesnap.address
@@ -199,6 +201,8 @@ COMMENT ON COLUMN crimesnap.address.address_id IS 'Source id, for example a UPRN
 COMMENT ON COLUMN crimesnap.address.street_name IS 'The street the address is on, when the source says; matched to centrelines by normalised name.';
 COMMENT ON COLUMN crimesnap.address.postcode IS 'Postcode, when known. Never published.';
 COMMENT ON COLUMN crimesnap.address.geom IS 'Point in EPSG:27700.';
+COMMENT ON COLUMN crimesnap.address.uprn IS 'Unique Property Reference Number, when the source has one: rows with the same UPRN are one postal address.';
+COMMENT ON COLUMN crimesnap.address.house IS 'House number or name, with any flat (''Flat 2, 14''), when known: with street_name and postcode it identifies a postal address that has no UPRN.';
 COMMENT ON TRIGGER normalise_geometry ON crimesnap.address IS 'Puts loaded points into EPSG:27700.';
 
 CREATE TABLE crimesnap.public_place (
@@ -223,3 +227,125 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'crimesnap_normalise_street_name';
 COMMENT ON FUNCTION crimesnap.normalise_street_name(text) IS
   'Matching key for street names: lower case, no punctuation, abbreviations expanded ("Gt Portland St." = "great portland street"). NULL when nothing is left.';
+
+-- ---- one postal address, however many rows hold it (docs/inputs.md) ----
+
+CREATE FUNCTION crimesnap.normalise_address_part(part text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT nullif(btrim(regexp_replace(lower($1), '[[:space:][:punct:]]+', ' ', 'g')), '')
+$fn$;
+COMMENT ON FUNCTION crimesnap.normalise_address_part(text) IS
+  'Matching form of a house, street name or postcode: trimmed, case-folded, every run of spaces and punctuation made one space. NULL when nothing is left.';
+
+CREATE FUNCTION crimesnap.address_key(address_id bigint, uprn bigint, house text, street_name text, postcode text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  -- A UPRN identifies the address; without one, house, street and postcode do, all three
+  -- present.  Anything less identifies only the row, so a NULL never matches, and the
+  -- prefixes keep a row with a UPRN from ever matching one without.
+  SELECT CASE
+    WHEN $2 IS NOT NULL THEN 'uprn:' || $2::text
+    WHEN crimesnap.normalise_address_part($3) IS NOT NULL
+     AND crimesnap.normalise_address_part($4) IS NOT NULL
+     AND crimesnap.normalise_address_part($5) IS NOT NULL
+      THEN 'addr:' || crimesnap.normalise_address_part($3) || '|' || crimesnap.normalise_address_part($4)
+                   || '|' || replace(crimesnap.normalise_address_part($5), ' ', '')
+    ELSE 'row:' || $1::text
+  END
+$fn$;
+COMMENT ON FUNCTION crimesnap.address_key(bigint, bigint, text, text, text) IS
+  'Identity of the postal address a crimesnap.address row holds (address_id, uprn, house, street_name, postcode): equal keys are one address. Same non-NULL UPRN; or, both without UPRN, the same normalised house, street name and postcode (spaces ignored); otherwise the row alone.';
+
+CREATE INDEX address_key ON crimesnap.address
+  (crimesnap.address_key(address_id, uprn, house, street_name, postcode));
+
+CREATE VIEW crimesnap.postal_address AS
+SELECT DISTINCT ON (k.address_key)
+       a.address_id, k.address_key, a.uprn, a.house, a.street_name, a.postcode, a.geom,
+       pg_catalog.count(*) OVER (PARTITION BY k.address_key) AS address_rows
+  FROM crimesnap.address a
+  CROSS JOIN LATERAL (SELECT crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode) AS address_key) k
+ ORDER BY k.address_key, a.address_id;
+COMMENT ON VIEW crimesnap.postal_address IS
+  'One row per distinct postal address (crimesnap.address_key): the row with the lowest address_id stands for it. Catchments, thresholds, audits and reports count these, never crimesnap.address rows.';
+COMMENT ON COLUMN crimesnap.postal_address.address_id IS 'The representative row.';
+COMMENT ON COLUMN crimesnap.postal_address.address_key IS 'The postal address''s identity.';
+COMMENT ON COLUMN crimesnap.postal_address.uprn IS 'UPRN of the representative row.';
+COMMENT ON COLUMN crimesnap.postal_address.house IS 'House of the representative row.';
+COMMENT ON COLUMN crimesnap.postal_address.street_name IS 'Street name of the representative row.';
+COMMENT ON COLUMN crimesnap.postal_address.postcode IS 'Postcode of the representative row.';
+COMMENT ON COLUMN crimesnap.postal_address.geom IS 'Location of the representative row.';
+COMMENT ON COLUMN crimesnap.postal_address.address_rows IS 'How many crimesnap.address rows hold this address (more than 1: duplicates).';
+
+CREATE VIEW crimesnap.address_duplicate AS
+SELECT a.address_id, p.address_id AS same_as, 'duplicate'::text AS kind,
+       ST_Distance(a.geom, p.geom) AS distance
+  FROM crimesnap.address a
+  JOIN crimesnap.postal_address p
+    ON p.address_key = crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode)
+   AND p.address_id <> a.address_id
+UNION ALL
+SELECT a.address_id, b.address_id, 'near duplicate', ST_Distance(a.geom, b.geom)
+  FROM crimesnap.address a
+  JOIN crimesnap.address b
+    ON b.address_id < a.address_id AND ST_DWithin(a.geom, b.geom, 10::float8)
+ WHERE crimesnap.normalise_address_part(a.house) = crimesnap.normalise_address_part(b.house)
+   AND crimesnap.normalise_street_name(a.street_name) = crimesnap.normalise_street_name(b.street_name)
+   AND crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode)
+       <> crimesnap.address_key(b.address_id, b.uprn, b.house, b.street_name, b.postcode);
+COMMENT ON VIEW crimesnap.address_duplicate IS
+  'Address rows a DBA should look at: duplicates (the same postal address as a lower address_id, counted once) and near-duplicates (the same house and street within 10 m but not provably one address, for example one row with a UPRN and one without: counted twice until fixed).';
+COMMENT ON COLUMN crimesnap.address_duplicate.address_id IS 'The row.';
+COMMENT ON COLUMN crimesnap.address_duplicate.same_as IS 'The row it duplicates: the representative of its postal address, or for a near-duplicate the other row.';
+COMMENT ON COLUMN crimesnap.address_duplicate.kind IS 'duplicate or near duplicate.';
+COMMENT ON COLUMN crimesnap.address_duplicate.distance IS 'Metres between the two rows.';
+
+CREATE FUNCTION crimesnap.report_address_duplicates()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  loaded bigint;
+  dup bigint;
+  near bigint;
+BEGIN
+  SELECT count(*) INTO loaded FROM new_rows;
+  SELECT count(*) INTO dup FROM new_rows n
+   WHERE EXISTS (SELECT FROM crimesnap.address a
+                  WHERE crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode)
+                        = crimesnap.address_key(n.address_id, n.uprn, n.house, n.street_name, n.postcode)
+                    AND a.address_id <> n.address_id);
+  SELECT count(*) INTO near FROM new_rows n
+   WHERE EXISTS (SELECT FROM crimesnap.address a
+                  WHERE ST_DWithin(a.geom, n.geom, 10::float8) AND a.address_id <> n.address_id
+                    AND crimesnap.normalise_address_part(a.house) = crimesnap.normalise_address_part(n.house)
+                    AND crimesnap.normalise_street_name(a.street_name) = crimesnap.normalise_street_name(n.street_name)
+                    AND crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode)
+                        <> crimesnap.address_key(n.address_id, n.uprn, n.house, n.street_name, n.postcode));
+  IF dup > 0 OR near > 0 THEN
+    RAISE NOTICE '% of % address rows loaded duplicate another row: % hold a postal address already loaded (counted once), % are near-duplicates (same house and street within 10 m, counted twice)',
+                 dup + near, loaded, dup, near
+      USING HINT = 'See SELECT * FROM crimesnap.address_duplicate; give both rows the same uprn, or the same house, street_name and postcode, or delete one.';
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.report_address_duplicates() IS
+  'Statement trigger on crimesnap.address: after a load, says how many loaded rows duplicate a postal address already there, and how many are near-duplicates.';
+
+CREATE TRIGGER report_duplicates AFTER INSERT ON crimesnap.address
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.report_address_duplicates();
+COMMENT ON TRIGGER report_duplicates ON crimesnap.address IS
+  'Reports duplicate and near-duplicate address rows after every load (a NOTICE; see crimesnap.address_duplicate).';
+
+GRANT SELECT ON crimesnap.postal_address, crimesnap.address_duplicate TO crimesnap_loader;
+GRANT EXECUTE ON FUNCTION crimesnap.normalise_address_part(text),
+                          crimesnap.address_key(bigint, bigint, text, text, text)
+  TO crimesnap_loader, crimesnap_publisher;

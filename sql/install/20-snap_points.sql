@@ -286,7 +286,7 @@ AS $fn$
   ), addr AS MATERIALIZED (
     SELECT a.address_id, a.street_name, a.geom,
            crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
-      FROM crimesnap.address a
+      FROM crimesnap.postal_address a
   ), arg AS (
     SELECT (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
                                         ORDER BY a.address_id) FROM addr a) AS addresses,
@@ -300,7 +300,7 @@ AS $fn$
     LEFT JOIN piece p ON p.piece_id = x.street_id
 $fn$;
 COMMENT ON FUNCTION crimesnap.address_streets() IS
-  'Associates every postal address with one street of its own neighbourhood: by normalised name within 250 m, else the nearest centreline (crimesnap.associate_addresses). street_key is NULL for an address outside every neighbourhood or in one without streets.';
+  'Associates every distinct postal address (crimesnap.postal_address) with one street of its own neighbourhood: by normalised name within 250 m, else the nearest centreline (crimesnap.associate_addresses). street_key is NULL for an address outside every neighbourhood or in one without streets.';
 
 -- ---- catchments ----
 
@@ -317,7 +317,7 @@ AS $fn$
     SELECT (SELECT p.point_id FROM crimesnap.snap_point p, v
              WHERE p.version = v.version AND p.neighbourhood_id = nb.neighbourhood_id
              ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS point_id
-      FROM crimesnap.address a
+      FROM crimesnap.postal_address a
       CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
   )
   SELECT p.point_id, count(n.point_id)
@@ -327,7 +327,65 @@ AS $fn$
    GROUP BY p.point_id
 $fn$;
 COMMENT ON FUNCTION crimesnap.catchments(integer) IS
-  'Catchment size of every point of a set (default: the current set): the postal addresses whose nearest point inside their own neighbourhood is that point, ties to the lowest point id. Computed with PostGIS, independently of the builder.';
+  'Catchment size of every point of a set (default: the current set): the distinct postal addresses (crimesnap.postal_address) whose nearest point inside their own neighbourhood is that point, ties to the lowest point id. Computed with PostGIS, independently of the builder.';
+
+-- ---- coverage: what a build leaves without a point nearby ----
+
+CREATE FUNCTION crimesnap.snap_point_coverage(version integer DEFAULT NULL, beyond double precision DEFAULT NULL)
+RETURNS TABLE (neighbourhood_id text, force_id text, addresses bigint, points bigint, street_points bigint,
+               farthest_address double precision, beyond_distance double precision, share_beyond double precision)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  WITH v AS (
+    SELECT coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current)) AS version,
+           coalesce($2, crimesnap.setting('max_snap_distance')::double precision) AS d
+  ), addr AS (
+    SELECT a.geom, crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id FROM crimesnap.postal_address a
+  ), dist AS (
+    SELECT a.neighbourhood_id,
+           (SELECT ST_Distance(p.geom, a.geom) FROM crimesnap.snap_point p, v
+             WHERE p.version = v.version AND p.neighbourhood_id = a.neighbourhood_id
+             ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS distance
+      FROM addr a WHERE a.neighbourhood_id IS NOT NULL
+  ), per_nb AS (
+    SELECT d.neighbourhood_id, count(*) AS addresses, max(d.distance) AS farthest
+      FROM dist d GROUP BY d.neighbourhood_id
+  ), pts AS (
+    SELECT p.neighbourhood_id, count(*) AS points, count(*) FILTER (WHERE p.kind = 'street') AS street_points,
+           ST_Buffer(ST_Collect(p.geom), v.d) AS reach
+      FROM crimesnap.snap_point p, v WHERE p.version = v.version
+     GROUP BY p.neighbourhood_id, v.d
+  )
+  SELECT n.neighbourhood_id, n.force_id, coalesce(a.addresses, 0), coalesce(p.points, 0), coalesce(p.street_points, 0),
+         a.farthest, v.d,
+         CASE WHEN ST_Area(n.geom) = 0::float8 THEN 0::float8
+              WHEN p.reach IS NULL THEN 1::float8
+              ELSE greatest(0::float8, 1::float8 - ST_Area(ST_Intersection(n.geom, p.reach)) / ST_Area(n.geom)) END
+    FROM crimesnap.neighbourhood n
+    CROSS JOIN v
+    LEFT JOIN per_nb a ON a.neighbourhood_id = n.neighbourhood_id
+    LEFT JOIN pts p ON p.neighbourhood_id = n.neighbourhood_id
+$fn$;
+COMMENT ON FUNCTION crimesnap.snap_point_coverage(integer, double precision) IS
+  'Coverage of a snap point set (default: current) per neighbourhood: distinct postal addresses, points (and street points), how far the farthest address is from its point (NULL when the neighbourhood has no point), and the share of the area further than beyond metres (default crimesnap.max_snap_distance) from every point of it. A crime there is published without a location.';
+
+CREATE VIEW crimesnap.snap_coverage AS
+SELECT c.*, CASE WHEN c.points = 0 AND c.addresses > 0 THEN 'no point'
+                 WHEN c.street_points <= 1 AND c.addresses > 0 THEN 'few points'
+                 WHEN c.share_beyond > 0::float8 THEN 'partly out of reach' END AS warning
+  FROM crimesnap.snap_point_coverage(NULL, NULL) c;
+COMMENT ON VIEW crimesnap.snap_coverage IS
+  'crimesnap.snap_point_coverage() of the current set, with a warning per neighbourhood: no point (its located crimes are all published without a location), few points (at most one street point), or partly out of reach of crimesnap.max_snap_distance. docs/snap-points.md says what a force can do.';
+COMMENT ON COLUMN crimesnap.snap_coverage.neighbourhood_id IS 'The neighbourhood.';
+COMMENT ON COLUMN crimesnap.snap_coverage.force_id IS 'Its force.';
+COMMENT ON COLUMN crimesnap.snap_coverage.addresses IS 'Distinct postal addresses in it.';
+COMMENT ON COLUMN crimesnap.snap_coverage.points IS 'Snap points serving it.';
+COMMENT ON COLUMN crimesnap.snap_coverage.street_points IS 'Of which street points.';
+COMMENT ON COLUMN crimesnap.snap_coverage.farthest_address IS 'Metres from the address farthest from its point to that point; NULL without points.';
+COMMENT ON COLUMN crimesnap.snap_coverage.beyond_distance IS 'The distance share_beyond is measured with: crimesnap.max_snap_distance.';
+COMMENT ON COLUMN crimesnap.snap_coverage.share_beyond IS 'Share (0 to 1) of the neighbourhood''s area further than beyond_distance from every point of it.';
+COMMENT ON COLUMN crimesnap.snap_coverage.warning IS 'no point, few points, partly out of reach, or NULL.';
 
 -- ---- building ----
 
@@ -393,15 +451,22 @@ BEGIN
   CREATE TEMP TABLE cs_piece ON COMMIT DROP AS
   SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
     FROM crimesnap.street_pieces() p;
-  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
-  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
+  -- Addresses count once each (crimesnap.postal_address: one row stands for its
+  -- duplicates), so duplicated rows never lift a point over k.  Every row, duplicate or
+  -- not, still keeps points min_property_distance away.
   CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
   SELECT a.address_id, a.street_name, a.geom,
          crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
-    FROM crimesnap.address a;
+    FROM crimesnap.postal_address a;
+  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
   PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
   ANALYZE pg_temp.cs_addr;
+  CREATE TEMP TABLE cs_addr_all ON COMMIT DROP AS
+  SELECT a.address_id, a.geom FROM crimesnap.address a;
+  PERFORM 'PRAGMA:TABLE: cs_addr_all (address_id bigint, geom geometry)';
+  CREATE INDEX ON pg_temp.cs_addr_all USING gist (geom);
+  ANALYZE pg_temp.cs_addr_all;
 
   CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS
   SELECT x.address_id, x.street_id AS piece_id
@@ -459,7 +524,7 @@ BEGIN
       JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = s.neighbourhood_id AND lbl.street_key = s.street_key
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(s.lines, s.centre,
-                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
+                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr_all a
                    WHERE ST_DWithin(a.geom, s.lines, d + 1)), d) AS geom) c
      WHERE s.centre IS NOT NULL
      ORDER BY s.neighbourhood_id, s.street_key;
@@ -477,7 +542,7 @@ BEGIN
       JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = seg.area AND lbl.street_key = seg.street
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(seg.geom, seg.centre,
-                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
+                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr_all a
                    WHERE ST_DWithin(a.geom, seg.geom, d + 1)), d) AS geom) c
      ORDER BY seg.area, seg.street, seg.segment, seg.part;
   END IF;
@@ -490,7 +555,7 @@ BEGIN
      SET geom = m.geom, reject = m.reject
     FROM (SELECT c2.cand_no, x.geom,
                  CASE WHEN x.geom IS NULL OR ST_IsEmpty(x.geom) OR NOT ST_Intersects(nb.geom, x.geom)
-                        OR EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, x.geom, d))
+                        OR EXISTS (SELECT FROM pg_temp.cs_addr_all a WHERE ST_DWithin(a.geom, x.geom, d))
                       THEN 'on the edge of its neighbourhood' END AS reject
             FROM pg_temp.cs_cand c2
             JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c2.neighbourhood_id
@@ -513,7 +578,7 @@ BEGIN
   INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, geom, reject)
   SELECT nb.neighbourhood_id, 'place', pl.class, pl.place_id, pl.geom,
          CASE WHEN nb.neighbourhood_id IS NULL THEN 'outside every neighbourhood'
-              WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, pl.geom, d))
+              WHEN EXISTS (SELECT FROM pg_temp.cs_addr_all a WHERE ST_DWithin(a.geom, pl.geom, d))
                 THEN pg_catalog.format('within %s m of an address', d) END
     FROM crimesnap.public_place pl
     LEFT JOIN LATERAL (SELECT crimesnap.neighbourhood_at(pl.geom) AS neighbourhood_id) nb ON true
@@ -526,7 +591,7 @@ BEGIN
               WHEN nb.force_id <> f.force_id
                 THEN pg_catalog.format('in neighbourhood %s of force %s, not in an area of force %s',
                                        nb.neighbourhood_id, nb.force_id, f.force_id)
-              WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, f.geom, d))
+              WHEN EXISTS (SELECT FROM pg_temp.cs_addr_all a WHERE ST_DWithin(a.geom, f.geom, d))
                 THEN pg_catalog.format('within %s m of an address (crimesnap.min_property_distance)', d) END
     FROM crimesnap.force_snap_point f
     LEFT JOIN LATERAL (SELECT n.neighbourhood_id, n.force_id FROM crimesnap.neighbourhood n
@@ -545,7 +610,7 @@ BEGIN
                       ON o.version = prev AND o.neighbourhood_id = c2.neighbourhood_id
                      AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01)
                    WHERE c2.reject IS NULL
-                     AND NOT EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, o.geom, d))
+                     AND NOT EXISTS (SELECT FROM pg_temp.cs_addr_all a WHERE ST_DWithin(a.geom, o.geom, d))
                      AND EXISTS (SELECT FROM crimesnap.neighbourhood nb
                                   WHERE nb.neighbourhood_id = o.neighbourhood_id AND ST_Intersects(nb.geom, o.geom))
                    ORDER BY o.point_id, dist, c2.cand_no) x
@@ -665,6 +730,7 @@ BEGIN
            'kept_ids', (SELECT count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
                          WHERE s.kept AND c.old_point_id IS NOT NULL),
            'addresses', (SELECT count(*) FROM pg_temp.cs_addr),
+           'address_rows', (SELECT count(*) FROM pg_temp.cs_addr_all),
            'addresses_outside_neighbourhoods', (SELECT count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
     INTO notes;
   UPDATE crimesnap.snap_point_set s
@@ -683,10 +749,34 @@ BEGIN
             HINT = 'Nothing was stored. Report this as a bug in crimesnap, with the input tables.';
   END IF;
 
+  -- Coverage: say what the set leaves out of reach, so that a rural force sees it.
+  SELECT count(*) FILTER (WHERE c.points = 0 AND c.addresses > 0) AS no_point,
+         coalesce(sum(c.addresses) FILTER (WHERE c.points = 0), 0) AS no_point_addresses,
+         count(*) FILTER (WHERE c.street_points <= 1 AND c.points > 0 AND c.addresses > 0) AS one_point,
+         max(c.farthest_address) AS farthest,
+         coalesce(sum(c.share_beyond * ST_Area(nb.geom)) / nullif(sum(ST_Area(nb.geom)), 0::float8), 0::float8) AS share,
+         max(c.beyond_distance) AS beyond
+    INTO pair
+    FROM crimesnap.snap_point_coverage(v, NULL) c
+    JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c.neighbourhood_id;
+  UPDATE crimesnap.snap_point_set s
+     SET build_notes = s.build_notes || pg_catalog.jsonb_build_object(
+           'coverage', pg_catalog.jsonb_build_object(
+             'neighbourhoods_without_point', pair.no_point, 'addresses_without_point', pair.no_point_addresses,
+             'neighbourhoods_with_one_street_point', pair.one_point,
+             'farthest_address_m', round(pair.farthest::numeric, 1),
+             'share_of_area_beyond', round(pair.share::numeric, 4),
+             'beyond_m', pair.beyond))
+   WHERE s.version = v;
+  RAISE NOTICE 'snap point set %: % neighbourhoods with addresses have no point (% addresses), % have one street point or none; the farthest address is % m from its point; % %% of the area is more than % m from every point',
+               v, pair.no_point, pair.no_point_addresses, pair.one_point, coalesce(round(pair.farthest::numeric, 1)::text, 'n/a'),
+               round(100 * pair.share::numeric, 1), pair.beyond
+    USING HINT = 'See crimesnap.snap_coverage. A force can add public places (crimesnap.public_place) and its own points (crimesnap.force_snap_point); a smaller k is not an option.';
+
   IF make_current THEN
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
-  DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
+  DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_addr_all, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
   RETURN v;
 END
 $fn$;
@@ -832,6 +922,7 @@ GRANT SELECT ON crimesnap.snap_point_catchment, crimesnap.force_snap_point_resul
 GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.force_snap_point TO crimesnap_loader, crimesnap_publisher;
 GRANT SELECT ON crimesnap.force_snap_point_result TO crimesnap_loader;
 GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision),
+                          crimesnap.snap_point_coverage(integer, double precision),
                           crimesnap.address_streets(),
                           crimesnap.street_pieces()
   TO crimesnap_publisher;

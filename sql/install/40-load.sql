@@ -295,7 +295,7 @@ COMMENT ON COLUMN crimesnap.batch.file_format IS 'File format, for example crime
 COMMENT ON COLUMN crimesnap.batch.records_supplied IS 'Number of records supplied, as the supplier states it.';
 COMMENT ON COLUMN crimesnap.batch.date_supplied IS 'Date supplied.';
 COMMENT ON COLUMN crimesnap.batch.caveats IS 'Caveats and considerations on the use of the dataset.';
-COMMENT ON COLUMN crimesnap.batch.records_loaded IS 'Records accepted into crimesnap.raw_crime.';
+COMMENT ON COLUMN crimesnap.batch.records_loaded IS 'Records accepted: loaded into crimesnap.raw_crime, or (a reference live in another month) taken as an update of that record''s outcome.';
 COMMENT ON COLUMN crimesnap.batch.records_rejected IS 'Records put in crimesnap.reject.';
 COMMENT ON COLUMN crimesnap.batch.registered_at IS 'When the batch was registered.';
 COMMENT ON COLUMN crimesnap.batch.registered_by IS 'Who registered it: the session user, not the definer crimesnap.register_batch() runs as.';
@@ -313,7 +313,8 @@ CREATE TABLE crimesnap.raw_crime (
   neighbourhood_id text REFERENCES crimesnap.neighbourhood ON UPDATE CASCADE,
   outcome          text,
   context          text,
-  superseded_by_batch integer REFERENCES crimesnap.batch
+  superseded_by_batch integer REFERENCES crimesnap.batch,
+  correction       integer NOT NULL DEFAULT 0 CHECK (correction >= 0)
 );
 CREATE UNIQUE INDEX raw_crime_live_ref ON crimesnap.raw_crime (force_id, crime_ref) WHERE superseded_by_batch IS NULL;
 CREATE INDEX ON crimesnap.raw_crime (force_id, month) WHERE superseded_by_batch IS NULL;
@@ -324,7 +325,7 @@ COMMENT ON COLUMN crimesnap.raw_crime.crime_id IS 'Internal id.';
 COMMENT ON COLUMN crimesnap.raw_crime.batch_id IS 'The batch that supplied this version of the record.';
 COMMENT ON COLUMN crimesnap.raw_crime.force_id IS 'The force, data controller of the record.';
 COMMENT ON COLUMN crimesnap.raw_crime.crime_ref IS 'The force''s reference number. Never leaves the raw tables.';
-COMMENT ON COLUMN crimesnap.raw_crime.persistent_id IS 'Keyed HMAC-SHA256 of force and reference; published for crimes, not for ASB.';
+COMMENT ON COLUMN crimesnap.raw_crime.persistent_id IS 'Keyed HMAC-SHA256 of force, reference and correction number; published for crimes, not for ASB.';
 COMMENT ON COLUMN crimesnap.raw_crime.month IS 'Month the record belongs to.';
 COMMENT ON COLUMN crimesnap.raw_crime.offence_code IS 'Offence code as uploaded, upper case.';
 COMMENT ON COLUMN crimesnap.raw_crime.committed_on IS 'Date committed.';
@@ -332,7 +333,8 @@ COMMENT ON COLUMN crimesnap.raw_crime.geom IS 'Exact location, EPSG:27700; NULL 
 COMMENT ON COLUMN crimesnap.raw_crime.neighbourhood_id IS 'Neighbourhood found from the location, or as uploaded when there is no location.';
 COMMENT ON COLUMN crimesnap.raw_crime.outcome IS 'Outcome as uploaded with this version of the record; crimesnap.outcome_history holds what is published.';
 COMMENT ON COLUMN crimesnap.raw_crime.context IS 'Context as uploaded (trimmed). Published only as an approved crimesnap.context_text.';
-COMMENT ON COLUMN crimesnap.raw_crime.superseded_by_batch IS 'Set when a later batch resubmitted the same reference: the later row is the live one.';
+COMMENT ON COLUMN crimesnap.raw_crime.superseded_by_batch IS 'Set when a later batch of the same month resubmitted the same reference: the later row is the live one.';
+COMMENT ON COLUMN crimesnap.raw_crime.correction IS 'How many times the force has corrected the location of a record already published at a position: part of the persistent id, so that a corrected record never shares its id with the old position.';
 
 CREATE TABLE crimesnap.reject_reason (
   reason_code text PRIMARY KEY,
@@ -437,6 +439,8 @@ DECLARE
   n_rejected integer;
   missing text;
   id_key bytea;
+  n_updated integer;
+  corr record;
 BEGIN
   IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
     RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -506,11 +510,14 @@ BEGIN
   ANALYZE pg_temp.cs_upload;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
-  SELECT u.*, loc.geom, loc.neighbourhood_id,
+  SELECT u.*, loc.geom, loc.neighbourhood_id, live.crime_id AS resent_crime_id,
          CASE
            WHEN u.force IS DISTINCT FROM register_batch.force THEN 'unknown_force'
            WHEN u.ref IS NULL THEN 'missing_reference'
            WHEN u.dup > 1 THEN 'duplicate_reference'
+           -- A reference live in another month is a resend that updates its outcome only:
+           -- its date, location and code are not taken.
+           WHEN live.crime_id IS NOT NULL THEN NULL
            WHEN u.code IS DISTINCT FROM 'ASB' AND NOT EXISTS (
                   SELECT FROM crimesnap.offence_code o
                    WHERE o.offence_code = u.code
@@ -535,27 +542,51 @@ BEGIN
              ELSE nullif(btrim(u.neighbourhood), '') END AS neighbourhood_id
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
                           THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
-                     END AS geom) g) loc ON true;
-  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, reason_code text)';
+                     END AS geom) g) loc ON true
+    LEFT JOIN LATERAL (
+      SELECT r.crime_id FROM crimesnap.raw_crime r
+       WHERE r.force_id = register_batch.force AND r.crime_ref = u.ref
+         AND r.superseded_by_batch IS NULL AND r.month <> m) live ON u.force = register_batch.force;
+  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, resent_crime_id bigint, reason_code text)';
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
 
-  -- A reference already live from an earlier batch is being resubmitted: the new row wins,
-  -- and keeps the persistent id, which depends on force and reference only.
-  UPDATE crimesnap.raw_crime r SET superseded_by_batch = b.batch_id
+  -- A resend of a reference live in another month updates that record's outcome (through
+  -- crimesnap.record_outcomes() below, into the outcome history), and nothing else: the
+  -- record is not loaded again, so it never moves, changes month or is published elsewhere.
+  SELECT count(*) INTO n_updated FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL AND c.resent_crime_id IS NOT NULL;
+  IF n_updated > 0 THEN
+    RAISE NOTICE '% rows repeat references live in another month: they updated those records'' outcomes and were not loaded again', n_updated;
+  END IF;
+
+  -- A reference already live in this month is being resubmitted: the new row wins and
+  -- keeps the persistent id, unless it moves a record already published at a position.
+  -- Then it is a correction: the record gets the next correction number, so a new id, and
+  -- the old id is withdrawn (a published id never shows at two positions).
+  CREATE TEMP TABLE cs_prev ON COMMIT DROP AS
+  SELECT c.ref, r.crime_id, r.persistent_id, r.correction,
+         (c.geom IS NOT NULL AND r.geom IS NOT NULL AND NOT ST_Equals(c.geom, r.geom)
+          AND EXISTS (SELECT FROM crimesnap.published_position pp WHERE pp.persistent_id = r.persistent_id)) AS corrected
     FROM pg_temp.cs_checked c
-   WHERE c.reason_code IS NULL AND r.superseded_by_batch IS NULL
-     AND r.force_id = register_batch.force AND r.crime_ref = c.ref;
+    JOIN crimesnap.raw_crime r ON r.force_id = register_batch.force AND r.crime_ref = c.ref
+                              AND r.superseded_by_batch IS NULL
+   WHERE c.reason_code IS NULL AND c.resent_crime_id IS NULL;
+  PERFORM 'PRAGMA:TABLE: cs_prev (ref text, crime_id bigint, persistent_id text, correction integer, corrected boolean)';
+  UPDATE crimesnap.raw_crime r SET superseded_by_batch = b.batch_id
+    FROM pg_temp.cs_prev x WHERE r.crime_id = x.crime_id;
 
   SELECT s.value INTO id_key FROM crimesnap.secret s WHERE s.name = 'persistent_id_key';
   INSERT INTO crimesnap.raw_crime
     (batch_id, force_id, crime_ref, persistent_id, month, offence_code, committed_on, geom,
-     neighbourhood_id, outcome, context)
-  SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref),
+     neighbourhood_id, outcome, context, correction)
+  SELECT b.batch_id, register_batch.force, c.ref,
+         crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref,
+                                          coalesce(x.correction + x.corrected::integer, 0)),
          m, c.code, c.committed, c.geom, c.neighbourhood_id,
-         nullif(btrim(c.outcome), ''), nullif(btrim(c.context), '')
+         nullif(btrim(c.outcome), ''), nullif(btrim(c.context), ''), coalesce(x.correction + x.corrected::integer, 0)
     FROM pg_temp.cs_checked c
-   WHERE c.reason_code IS NULL
+    LEFT JOIN pg_temp.cs_prev x ON x.ref = c.ref
+   WHERE c.reason_code IS NULL AND c.resent_crime_id IS NULL
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
 
@@ -565,6 +596,26 @@ BEGIN
             (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
             (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
   PERFORM crimesnap.note_contexts(b.batch_id);
+  FOR corr IN
+    SELECT x.persistent_id AS old_id, r.persistent_id AS new_id, w.withdrawal_id
+      FROM pg_temp.cs_prev x
+      JOIN crimesnap.raw_crime r ON r.batch_id = b.batch_id AND r.crime_ref = x.ref
+      LEFT JOIN crimesnap.withdrawal w ON w.scope = 'record' AND w.persistent_id = x.persistent_id
+                                      AND w.reinstated_at IS NULL
+     WHERE x.corrected
+     ORDER BY r.crime_id
+  LOOP
+    IF corr.withdrawal_id IS NULL THEN
+      PERFORM crimesnap.withdraw(corr.old_id, pg_catalog.format(
+        'location corrected by batch %s: the record is published under a new persistent id', b.batch_id));
+    ELSE
+      -- A withdrawn record stays withdrawn under its new id.
+      INSERT INTO crimesnap.withdrawal (scope, force_id, persistent_id, reason)
+      VALUES ('record', register_batch.force, corr.new_id,
+              pg_catalog.format('carried over from withdrawal %s when batch %s corrected the location', corr.withdrawal_id, b.batch_id));
+    END IF;
+  END LOOP;
+  n_loaded := n_loaded + n_updated;
 
   -- The reason quotes the offending value, except for personal data, where it names only
   -- the kind found, so that lists of reasons can be shared without the data itself.
@@ -612,12 +663,12 @@ BEGIN
   UPDATE crimesnap.batch x SET records_loaded = n_loaded, records_rejected = n_rejected
    WHERE x.batch_id = b.batch_id
   RETURNING x.* INTO b;
-  DROP TABLE pg_temp.cs_upload, pg_temp.cs_checked;
+  DROP TABLE pg_temp.cs_upload, pg_temp.cs_checked, pg_temp.cs_prev;
   RETURN b;
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.register_batch(text, date, integer, text, text, text, text, text, date, text) IS
-  'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata (CSP guidance 3.4), resolves earlier rejects the batch corrects, and fails, keeping nothing, unless loaded + rejected = records_supplied.';
+  'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata (CSP guidance 3.4), resolves earlier rejects the batch corrects, and fails, keeping nothing, unless loaded + rejected = records_supplied. A reference live in another month only updates that record''s outcome; a resubmitted record that moves from a published position gets a new persistent id and its old id is withdrawn.';
 
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.outstanding_reject TO crimesnap_loader, crimesnap_publisher;

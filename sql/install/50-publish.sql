@@ -43,6 +43,31 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.persistent_id_with_key(bytea, text, text) IS
   'Persistent id of a crime under a given key. Internal: crimesnap.persistent_id() supplies the secret key; loading calls this with the key fetched once per batch.';
 
+-- A corrected record (correction > 0) hashes 'force#n|reference': the part before the first
+-- '|' is then no force_id, so it never equals the message of another (force, reference).
+CREATE FUNCTION crimesnap.persistent_id_with_key(key bytea, force text, crime_ref text, correction integer)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT CASE WHEN $4 = 0 THEN crimesnap.hmac_sha256_hex($1, $2 || '|' || $3)
+              ELSE crimesnap.hmac_sha256_hex($1, $2 || '#' || $4::text || '|' || $3) END
+$fn$;
+COMMENT ON FUNCTION crimesnap.persistent_id_with_key(bytea, text, text, integer) IS
+  'Persistent id of a crime and its correction number under a given key: for correction 0 the same as crimesnap.persistent_id_with_key(key, force, crime_ref). Internal.';
+
+CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text, correction integer)
+RETURNS text
+LANGUAGE sql STABLE STRICT
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT crimesnap.persistent_id_with_key(s.value, $1, $2, $3)
+    FROM crimesnap.secret s WHERE s.name = 'persistent_id_key'
+$fn$;
+COMMENT ON FUNCTION crimesnap.persistent_id(text, text, integer) IS
+  'Persistent id of a record whose location the force has corrected correction times after it was published: reproducible from the key, force, reference and correction number, and different for every correction.';
+
 CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text)
 RETURNS text
 LANGUAGE sql STABLE STRICT
@@ -74,14 +99,16 @@ BEGIN
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
   END LOOP;
   CREATE TEMP TABLE cs_old_id ON COMMIT DROP AS
-  SELECT DISTINCT r.force_id, r.crime_ref, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
+  SELECT DISTINCT r.force_id, r.crime_ref, r.correction, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
-  PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, old_id text)';
+  PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, correction integer, old_id text)';
   UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key';
-  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref);
+  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref, r.correction);
   GET DIAGNOSTICS n = ROW_COUNT;
-  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref)
+  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref, o.correction)
     FROM pg_temp.cs_old_id o WHERE w.persistent_id = o.old_id;
+  UPDATE crimesnap.published_position h SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref, o.correction)
+    FROM pg_temp.cs_old_id o WHERE h.persistent_id = o.old_id;
   UPDATE crimesnap.published_crime c SET persistent_id = r.persistent_id
     FROM crimesnap.raw_crime r WHERE r.crime_id = c.crime_id AND c.persistent_id IS NOT NULL;
   INSERT INTO crimesnap.audit_log (action, detail)
@@ -91,7 +118,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.rotate_persistent_id_key(text) IS
-  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id and every withdrawal. Every public id changes: for a key that has leaked. Owner only. Returns the raw records re-keyed.';
+  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id, every withdrawal and the publication-position history. Every public id changes: for a key that has leaked. Owner only. Returns the raw records re-keyed.';
 
 -- ---- what has been published ----
 
@@ -163,6 +190,51 @@ COMMENT ON COLUMN crimesnap.published_crime.neighbourhood_id IS 'Neighbourhood o
 COMMENT ON COLUMN crimesnap.published_crime.outcome IS 'Last outcome: a police.uk outcome category (slug), the record''s outcome as of the newest month its force has published; NULL for none.';
 COMMENT ON COLUMN crimesnap.published_crime.context IS 'Context: a text of crimesnap.context_text the force approved, while it publishes context; NULL otherwise.';
 COMMENT ON COLUMN crimesnap.published_crime.no_location_reason IS 'Why a record has no location: none supplied, or no snap point near enough.';
+
+-- Every position a record has ever been published at, so that a record once on the map
+-- is shown at that position, or without a location, by every later publication.
+CREATE TABLE crimesnap.published_position (
+  persistent_id      text NOT NULL,
+  force_id           text NOT NULL,
+  month              date NOT NULL,
+  snap_version       integer NOT NULL,
+  point_id           bigint NOT NULL,
+  latitude           double precision NOT NULL,
+  longitude          double precision NOT NULL,
+  crime_id           bigint NOT NULL REFERENCES crimesnap.raw_crime,
+  first_published_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  last_published_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (persistent_id, point_id, latitude, longitude),
+  FOREIGN KEY (snap_version, point_id) REFERENCES crimesnap.snap_point (version, point_id)
+);
+CREATE INDEX ON crimesnap.published_position (force_id, month);
+COMMENT ON TABLE crimesnap.published_position IS
+  'Publication-position history: every position (street id, latitude and longitude) each record has been published at, kept through roll-off, withdrawal and re-publication. A later publication shows the record there or without a location, never elsewhere; crimesnap.audit_publication() fails if an id ever has two rows. Internal: never published.';
+COMMENT ON COLUMN crimesnap.published_position.persistent_id IS 'The record''s persistent id (the internal one for ASB).';
+COMMENT ON COLUMN crimesnap.published_position.force_id IS 'The force.';
+COMMENT ON COLUMN crimesnap.published_position.month IS 'The month it was published in.';
+COMMENT ON COLUMN crimesnap.published_position.snap_version IS 'The snap point set of the point when first published there.';
+COMMENT ON COLUMN crimesnap.published_position.point_id IS 'Published street id (snap point id).';
+COMMENT ON COLUMN crimesnap.published_position.latitude IS 'Published WGS84 latitude.';
+COMMENT ON COLUMN crimesnap.published_position.longitude IS 'Published WGS84 longitude.';
+COMMENT ON COLUMN crimesnap.published_position.crime_id IS 'The raw record version first published there.';
+COMMENT ON COLUMN crimesnap.published_position.first_published_at IS 'When it was first published there.';
+COMMENT ON COLUMN crimesnap.published_position.last_published_at IS 'When it was last published there.';
+
+-- Distinct postal addresses per neighbourhood: the size of the area a count names.
+CREATE FUNCTION crimesnap.area_addresses()
+RETURNS TABLE (neighbourhood_id text, force_id text, addresses bigint)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT n.neighbourhood_id, n.force_id, count(a.nb)
+    FROM crimesnap.neighbourhood n
+    LEFT JOIN (SELECT crimesnap.neighbourhood_at(p.geom) AS nb FROM crimesnap.postal_address p) a
+      ON a.nb = n.neighbourhood_id
+   GROUP BY n.neighbourhood_id, n.force_id
+$fn$;
+COMMENT ON FUNCTION crimesnap.area_addresses() IS
+  'Distinct postal addresses (crimesnap.postal_address) in each neighbourhood, with its force: a count published for a neighbourhood or force needs at least crimesnap.min_addresses of them, or none (docs/security.md).';
 
 CREATE TABLE crimesnap.trend (
   force_id         text NOT NULL,
@@ -333,6 +405,7 @@ SET search_path FROM CURRENT
 AS $fn$
 DECLARE
   r record;
+  k bigint := crimesnap.setting('min_addresses')::bigint;
 BEGIN
   FOR r IN SELECT p.month FROM crimesnap.publication p
             WHERE p.force_id = roll_off_before.force AND p.status = 'street-level' AND p.month < keep_from
@@ -340,10 +413,17 @@ BEGIN
   LOOP
     DELETE FROM crimesnap.trend t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
     DELETE FROM crimesnap.trend_member t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
+    -- A record without a location counts in its neighbourhood only when that holds at
+    -- least k distinct addresses (or none); otherwise it folds into the force.  A mapped
+    -- record counts where its point is: the point's catchment already holds k.
     INSERT INTO crimesnap.trend_member (crime_id, force_id, month, neighbourhood_id, lsoa_code, category, mapped)
-    SELECT c.crime_id, c.force_id, c.month, c.neighbourhood_id, sp.lsoa_code, c.category, c.point_id IS NOT NULL
+    SELECT c.crime_id, c.force_id, c.month,
+           CASE WHEN c.point_id IS NULL AND coalesce(na.addresses, 0) BETWEEN 1 AND k - 1 THEN NULL
+                ELSE c.neighbourhood_id END,
+           sp.lsoa_code, c.category, c.point_id IS NOT NULL
       FROM crimesnap.published_crime c
       LEFT JOIN crimesnap.snap_point sp ON sp.version = c.snap_version AND sp.point_id = c.point_id
+      LEFT JOIN crimesnap.area_addresses() na ON na.neighbourhood_id = c.neighbourhood_id
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
     SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*)
@@ -363,7 +443,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.roll_off_before(text, date) IS
-  'Internal: moves a force''s street-level months before keep_from into the trend table, in the caller''s transaction and under the caller''s lock. Returns what moved.';
+  'Internal: moves a force''s street-level months before keep_from into the trend table, in the caller''s transaction and under the caller''s lock; a record without a location in a neighbourhood of fewer than crimesnap.min_addresses distinct addresses counts for the force instead. Returns what moved.';
 
 CREATE FUNCTION crimesnap.roll_off(reference_date date DEFAULT CURRENT_DATE)
 RETURNS TABLE (force_id text, month date, crimes bigint)
@@ -404,6 +484,7 @@ DECLARE
   f text := of_force;
   m date := pg_catalog.date_trunc('month', of_month)::date;
   n integer := crimesnap.setting('street_level_months')::integer;
+  k bigint := crimesnap.setting('min_addresses')::bigint;
 BEGIN
   -- Published locations: a street name or a class of place, never a house number, a
   -- building's name or a postcode.  The LSOA published is the point's: the LSOA it lies in.
@@ -427,15 +508,70 @@ BEGIN
     FROM bad b JOIN crimesnap.published_crime c ON c.snap_version = b.version AND c.point_id = b.point_id
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m);
 
-  -- A crime is snapped inside its own neighbourhood, and so its own force.
+  -- A crime is snapped inside the neighbourhood its raw location lies in now, and so in
+  -- its own force: checked against the boundaries, not the neighbourhood found at load.
   RETURN QUERY
   SELECT c.force_id, c.month, 'snapped across a neighbourhood boundary'::text, c.id,
-         pg_catalog.format('record in %s published at snap point %s of %s', r.neighbourhood_id, p.point_id, p.neighbourhood_id)
+         pg_catalog.format('record published at snap point %s of %s, which its location does not lie in%s',
+                           p.point_id, p.neighbourhood_id,
+                           coalesce(' (it lies in ' || crimesnap.neighbourhood_at(r.geom) || ')', ''))
     FROM crimesnap.published_crime c
     JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
     JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
-     AND r.neighbourhood_id IS DISTINCT FROM p.neighbourhood_id;
+     AND (r.geom IS NULL
+          OR NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
+                          WHERE n.neighbourhood_id = p.neighbourhood_id AND n.force_id = c.force_id
+                            AND ST_Intersects(n.geom, r.geom)));
+
+  -- A record never moves: one position per persistent id, ever, and every record on the
+  -- map is at the position its history holds.
+  RETURN QUERY
+  SELECT h.force_id, min(h.month), 'published at two positions'::text, NULL::bigint,
+         pg_catalog.format('persistent id %s has been published at %s positions: %s', h.persistent_id, count(*),
+                           pg_catalog.string_agg(pg_catalog.format('street id %s at %s, %s', h.point_id, h.latitude, h.longitude),
+                                                 '; ' ORDER BY h.first_published_at, h.point_id))
+    FROM crimesnap.published_position h
+   WHERE (f IS NULL OR h.force_id = f)
+   GROUP BY h.force_id, h.persistent_id
+  HAVING count(*) > 1 AND (m IS NULL OR bool_or(h.month = m));
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'position not in the history'::text, c.id,
+         pg_catalog.format('record published at street id %s (%s, %s), a position crimesnap.published_position does not hold for it',
+                           p.point_id, p.latitude, p.longitude)
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND NOT EXISTS (SELECT FROM crimesnap.published_position h
+                      WHERE h.persistent_id = r.persistent_id AND h.point_id = p.point_id
+                        AND h.latitude = p.latitude AND h.longitude = p.longitude);
+
+  -- Every published count covers at least k distinct addresses, or none: a record without
+  -- a location counts in a neighbourhood (trend) or the force (every total).
+  RETURN QUERY
+  WITH na AS MATERIALIZED (SELECT * FROM crimesnap.area_addresses()),
+  fa AS (SELECT na.force_id, sum(na.addresses) AS addresses FROM na GROUP BY na.force_id),
+  cells AS (
+    SELECT t.force_id, t.month, t.neighbourhood_id, count(*) AS crimes
+      FROM crimesnap.trend_member t
+     WHERE NOT t.mapped AND (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)
+     GROUP BY 1, 2, 3)
+  SELECT x.force_id, x.month, 'count for an area under k'::text, NULL::bigint,
+         pg_catalog.format('%s counts records in %s, which holds %s distinct addresses; crimesnap.min_addresses is %s',
+                           x.what, x.area, x.addresses, k)
+    FROM (SELECT c.force_id, c.month, 'a trend cell'::text AS what,
+                 coalesce('neighbourhood ' || c.neighbourhood_id, 'force ' || c.force_id) AS area,
+                 coalesce(na.addresses, fa.addresses, 0) AS addresses
+            FROM cells c
+            LEFT JOIN na ON na.neighbourhood_id = c.neighbourhood_id
+            LEFT JOIN fa ON c.neighbourhood_id IS NULL AND fa.force_id = c.force_id
+          UNION ALL
+          SELECT p.force_id, p.month, 'the month''s totals', 'force ' || p.force_id, coalesce(fa.addresses, 0)
+            FROM crimesnap.publication p
+            LEFT JOIN fa ON fa.force_id = p.force_id
+           WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)) x
+   WHERE x.addresses BETWEEN 1 AND k - 1;
 
   -- Free text: an outcome is one of police.uk's categories, the one the record's outcome
   -- history says; a context is a text the force approved, while it publishes context.
@@ -492,7 +628,7 @@ BEGIN
   SELECT c.force_id, c.month, 'persistent id'::text, c.id,
          CASE WHEN o.slug = 'anti-social-behaviour' AND c.persistent_id IS NOT NULL THEN 'ASB published with a persistent id'
               WHEN o.slug <> 'anti-social-behaviour' AND c.persistent_id IS NULL THEN 'crime published without a persistent id'
-              ELSE 'published id is not the keyed hash of the record''s force and reference' END
+              ELSE 'published id is not the keyed hash of the record''s force, reference and correction number' END
     FROM crimesnap.published_crime c
     JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
     CROSS JOIN LATERAL (
@@ -501,7 +637,7 @@ BEGIN
        ORDER BY x.force_id NULLS LAST LIMIT 1) o
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
      AND CASE WHEN o.slug = 'anti-social-behaviour' THEN c.persistent_id IS NOT NULL
-              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id(r.force_id, r.crime_ref) END;
+              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id(r.force_id, r.crime_ref, r.correction) END;
 
   -- Withdrawn records stay out of every output.
   RETURN QUERY
@@ -575,6 +711,16 @@ BEGIN
     FROM crimesnap.publication p
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
      AND p.reference_date < crimesnap.publishable_from(p.month);
+  -- The date claimed is not trusted: the real time of the publication is checked too.
+  RETURN QUERY
+  SELECT p.force_id, p.month, 'published too early'::text, NULL::bigint,
+         pg_catalog.format('published on %s (claimed as of %s); the month may be published from %s',
+                           pg_catalog.to_char(p.published_at, 'YYYY-MM-DD'), pg_catalog.to_char(p.reference_date, 'YYYY-MM-DD'),
+                           pg_catalog.to_char(crimesnap.publishable_from(p.month), 'YYYY-MM-DD'))
+    FROM crimesnap.publication p
+   WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
+     AND (p.published_at::date < crimesnap.publishable_from(p.month)
+          OR p.reference_date > p.published_at::date);
   RETURN QUERY
   SELECT p.force_id, p.month, 'street level too long'::text, NULL::bigint,
          pg_catalog.format('still street-level although %s is the newest month and crimesnap.street_level_months is %s',
@@ -587,7 +733,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
-  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
+  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods (of the raw location, now), one position per persistent id ever (crimesnap.published_position), outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, counts for areas of fewer than crimesnap.min_addresses distinct addresses, timing (claimed and real). One row per violation, none when clean.';
 
 -- ---- publishing ----
 
@@ -620,6 +766,14 @@ BEGIN
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = publish_month.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', publish_month.force
       USING ERRCODE = 'foreign_key_violation', HINT = 'See crimesnap.force.';
+  END IF;
+  -- The date a publication is made as of may be earlier than today (to re-publish as of
+  -- the original date), never later: that would publish a month before its time.
+  IF reference_date > CURRENT_DATE THEN
+    RAISE EXCEPTION 'reference_date % is later than today, %', pg_catalog.to_char(reference_date, 'YYYY-MM-DD'),
+                    pg_catalog.to_char(CURRENT_DATE, 'YYYY-MM-DD')
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Leave reference_date out: a publication is made as of today or an earlier date, never a later one.';
   END IF;
   opens := crimesnap.publishable_from(m);
   IF reference_date < opens THEN
@@ -683,14 +837,14 @@ BEGIN
         crimes = 0, mapped = 0, no_location = 0, withheld = 0;
 
   CREATE TEMP TABLE cs_live ON COMMIT DROP AS
-  SELECT r.*
+  SELECT r.*, NULL::integer AS pin_version, NULL::bigint AS pin_point, NULL::text AS pin_problem
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL
      AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
-  PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime)';
+  PERFORM 'PRAGMA:TABLE: cs_live (crime_id bigint, batch_id integer, force_id text, crime_ref text, persistent_id text, month date, offence_code text, committed_on date, geom geometry, neighbourhood_id text, outcome text, context text, superseded_by_batch integer, correction integer, pin_version integer, pin_point bigint, pin_problem text)';
   ANALYZE pg_temp.cs_live;
   -- Outcomes that took effect up to the newest month published are public.
   horizon := crimesnap.outcome_horizon(publish_month.force);
@@ -698,26 +852,57 @@ BEGIN
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
 
+  -- The neighbourhood is decided now, from the location and today's boundaries, never
+  -- taken from the load: a record whose location is in none of its force's neighbourhoods
+  -- any more is published without a location.
+  UPDATE pg_temp.cs_live l
+     SET neighbourhood_id = (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
+                              WHERE n.force_id = publish_month.force AND ST_Intersects(n.geom, l.geom)
+                              ORDER BY n.neighbourhood_id COLLATE "C" LIMIT 1)
+   WHERE l.geom IS NOT NULL;
+
+  -- A record published before keeps that position (street id, latitude and longitude)
+  -- whatever the current set is, while its location still lies in the position's
+  -- neighbourhood; otherwise it is published without a location.  Never elsewhere.
+  UPDATE pg_temp.cs_live l
+     SET pin_version = h.snap_version, pin_point = h.point_id,
+         pin_problem = CASE WHEN l.geom IS NULL OR NOT EXISTS (
+                               SELECT FROM crimesnap.snap_point sp JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = sp.neighbourhood_id
+                                WHERE sp.version = h.snap_version AND sp.point_id = h.point_id
+                                  AND n.force_id = publish_month.force AND ST_Intersects(n.geom, l.geom))
+                            THEN 'its earlier published position is no longer in the neighbourhood its location lies in' END
+    FROM (SELECT DISTINCT ON (pp.persistent_id) pp.persistent_id, pp.snap_version, pp.point_id
+            FROM crimesnap.published_position pp
+           ORDER BY pp.persistent_id, pp.first_published_at, pp.point_id) h
+   WHERE h.persistent_id = l.persistent_id;
+
   SELECT pg_catalog.array_agg(l.crime_id ORDER BY l.crime_id), pg_catalog.array_agg(l.geom ORDER BY l.crime_id),
          pg_catalog.array_agg(l.neighbourhood_id ORDER BY l.crime_id)
     INTO ids, geoms, nbs
-    FROM pg_temp.cs_live l WHERE l.geom IS NOT NULL;
+    FROM pg_temp.cs_live l WHERE l.geom IS NOT NULL AND l.neighbourhood_id IS NOT NULL AND l.pin_point IS NULL;
 
   INSERT INTO crimesnap.published_crime
     (crime_id, force_id, month, persistent_id, category, snap_version, point_id, neighbourhood_id,
      outcome, context, no_location_reason)
   SELECT l.crime_id, l.force_id, m,
          CASE WHEN cat.police_uk_slug = 'anti-social-behaviour' THEN NULL ELSE l.persistent_id END,
-         cat.slug, v, s.point_id,
+         cat.slug, x.version, x.point_id,
          coalesce(sp.neighbourhood_id, l.neighbourhood_id),
          crimesnap.outcome_as_of(l.force_id, l.crime_ref, horizon), ctx.text,
          CASE WHEN l.geom IS NULL THEN 'no location supplied'
+              WHEN l.pin_problem IS NOT NULL THEN l.pin_problem
+              WHEN l.pin_point IS NOT NULL THEN NULL
+              WHEN l.neighbourhood_id IS NULL THEN 'its location is in none of the force''s neighbourhoods'
               WHEN s.point_id IS NULL THEN pg_catalog.format('no snap point within %s m in its neighbourhood',
                                                   crimesnap.setting('max_snap_distance'))
          END
     FROM pg_temp.cs_live l
     LEFT JOIN crimesnap.snap_many(coalesce(ids, '{}'), coalesce(geoms, '{}'), coalesce(nbs, '{}')) s ON s.id = l.crime_id
-    LEFT JOIN crimesnap.snap_point sp ON sp.version = v AND sp.point_id = s.point_id
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN l.pin_point IS NOT NULL AND l.pin_problem IS NULL THEN l.pin_version ELSE v END AS version,
+             CASE WHEN l.pin_point IS NOT NULL THEN CASE WHEN l.pin_problem IS NULL THEN l.pin_point END
+                  ELSE s.point_id END AS point_id) x
+    LEFT JOIN crimesnap.snap_point sp ON sp.version = x.version AND sp.point_id = x.point_id
     -- Context only as a text the force approved, and only while it publishes context.
     LEFT JOIN LATERAL (
       SELECT t.text FROM crimesnap.context_text t
@@ -732,13 +917,22 @@ BEGIN
        ORDER BY o.force_id NULLS LAST LIMIT 1) cat
    ORDER BY l.crime_id;
 
+  -- The history of positions: from now on these records are shown here or nowhere.
+  INSERT INTO crimesnap.published_position AS h
+    (persistent_id, force_id, month, snap_version, point_id, latitude, longitude, crime_id)
+  SELECT r.persistent_id, c.force_id, c.month, c.snap_version, c.point_id, p.latitude, p.longitude, c.crime_id
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
+   WHERE c.force_id = publish_month.force AND c.month = m
+  ON CONFLICT (persistent_id, point_id, latitude, longitude) DO UPDATE SET last_published_at = pg_catalog.now();
+
   -- What a published location says is enforced here, not trusted to the snap point build:
   -- "On or near" a street or a class of place, never a house number, a building or a postcode.
   SELECT p.point_id, p.label, crimesnap.location_label_problem(p.label) AS why INTO problem
     FROM crimesnap.snap_point p
-   WHERE p.version = v
-     AND p.point_id IN (SELECT c.point_id FROM crimesnap.published_crime c
-                         WHERE c.force_id = publish_month.force AND c.month = m)
+   WHERE (p.version, p.point_id) IN (SELECT c.snap_version, c.point_id FROM crimesnap.published_crime c
+                                      WHERE c.force_id = publish_month.force AND c.month = m)
      AND crimesnap.location_label_problem(p.label) IS NOT NULL
    ORDER BY p.point_id LIMIT 1;
   IF FOUND THEN
@@ -786,7 +980,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.publish_month(text, date, date, text) IS
-  'Publishes (or re-publishes, replacing it) a force''s month in one transaction: snaps every live record, maps offence codes to the scheme''s categories, keeps withdrawn records out, checks every location label, rolls older months off into the trend table and audits the result. Fails before month end + crimesnap.min_age_days, saying when it becomes possible.';
+  'Publishes (or re-publishes, replacing it) a force''s month in one transaction: shows every record published before at the position it was published at (or without a location when its location no longer lies in that neighbourhood), snaps every other live record within the neighbourhood its location lies in now, records the positions in crimesnap.published_position, maps offence codes to the scheme''s categories, keeps withdrawn records out, checks every location label, rolls older months off into the trend table and audits the result. Fails before month end + crimesnap.min_age_days, saying when it becomes possible, and for a reference_date later than today.';
 
 -- ---- withdrawal and redress (ICO guidance, paragraph 46) ----
 
@@ -986,5 +1180,7 @@ COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
 GRANT SELECT ON crimesnap.place_class TO crimesnap_analyst, crimesnap_loader;
 GRANT INSERT, DELETE ON crimesnap.place_class TO crimesnap_publisher;
 GRANT EXECUTE ON FUNCTION crimesnap.audit_publication(text, date),
-                          crimesnap.location_label_problem(text)
+                          crimesnap.location_label_problem(text),
+                          crimesnap.area_addresses(),
+                          crimesnap.persistent_id(text, text, integer)
   TO crimesnap_publisher;

@@ -70,10 +70,10 @@ RETURNS TABLE (address_id bigint, postcode_key text, geom geometry)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path FROM CURRENT
 BEGIN ATOMIC
-  SELECT a.address_id, crimesnap.postcode_key(a.postcode), a.geom FROM crimesnap.address a;
+  SELECT a.address_id, crimesnap.postcode_key(a.postcode), a.geom FROM crimesnap.postal_address a;
 END;
 COMMENT ON FUNCTION crimesnap.postal_addresses() IS
-  'The distinct postal addresses that postcode household counts and grid blocks count: one per row of crimesnap.address, with its postcode key.';
+  'The distinct postal addresses that postcode household counts and grid blocks count: one per postal address (crimesnap.postal_address, duplicate rows counted once), with its postcode key.';
 
 CREATE VIEW crimesnap.postcode_households AS
 SELECT p.postcode,

@@ -84,9 +84,10 @@ SELECT diag(format('postcode_points: %s records (%s town, %s Fitzrovia)', count(
 
 -- ---- brute force ----
 CREATE TEMP TABLE elig AS SELECT * FROM crimesnap.postcode_households WHERE households >= 4;
+-- Addresses are distinct postal addresses (crimesnap.postal_address), as everywhere.
 CREATE TEMP TABLE known_addr AS
 SELECT a.address_id, crimesnap.postcode_key(a.postcode) AS key, a.geom
-  FROM crimesnap.address a
+  FROM crimesnap.postal_address a
  WHERE crimesnap.postcode_key(a.postcode) IN (SELECT postcode_key FROM crimesnap.postcode_households);
 CREATE TEMP TABLE want AS
 SELECT q.i, pl.geom AS place_geom, own.postcode AS own_pc, own.geom AS own_geom, near.postcode AS near_pc, near.geom AS near_geom

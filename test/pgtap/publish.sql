@@ -200,7 +200,8 @@ ROLLBACK TO SAVEPOINT audit;
 UPDATE crimesnap.publication SET status = 'street-level', rolled_off_at = NULL WHERE force_id = 'northshire' AND month = '2026-09-01';
 SELECT ok(EXISTS (SELECT FROM crimesnap.audit_publication() WHERE violation = 'street level too long'), 'the audit catches a month kept on the map too long');
 ROLLBACK TO SAVEPOINT audit;
-UPDATE crimesnap.raw_crime SET neighbourhood_id = 'NS-W'
+-- The raw location checked, not the neighbourhood stored at load: move one into NS-W.
+UPDATE crimesnap.raw_crime SET geom = (SELECT ST_PointOnSurface(n.geom) FROM crimesnap.neighbourhood n WHERE n.neighbourhood_id = 'NS-W')
  WHERE crime_id = (SELECT c.crime_id FROM crimesnap.published_crime c WHERE c.neighbourhood_id = 'NS-E' AND c.point_id IS NOT NULL LIMIT 1);
 SELECT ok(EXISTS (SELECT FROM crimesnap.audit_publication() WHERE violation = 'snapped across a neighbourhood boundary'), 'the audit catches a crime snapped into another neighbourhood');
 ROLLBACK TO SAVEPOINT audit;

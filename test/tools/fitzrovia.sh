@@ -49,7 +49,10 @@ SELECT (SELECT count(*) FROM crimesnap.neighbourhood) AS neighbourhoods,
        (SELECT count(*) FROM crimesnap.street) AS street_ways,
        (SELECT count(*) FROM crimesnap.street s JOIN crimesnap.highway_class h USING (highway)
          WHERE h.carries_points AND s.name IS NOT NULL) AS ways_that_carry_points,
-       (SELECT count(*) FROM crimesnap.address) AS addresses,
+       (SELECT count(*) FROM crimesnap.address) AS address_rows,
+       (SELECT count(*) FROM crimesnap.postal_address) AS postal_addresses,
+       (SELECT count(*) FROM crimesnap.address_duplicate WHERE kind = 'duplicate') AS duplicate_rows,
+       (SELECT count(*) FROM crimesnap.address_duplicate WHERE kind = 'near duplicate') AS near_duplicate_pairs,
        (SELECT count(*) FROM fitzrovia.upload) AS june_2019_records;
 
 \echo '== 2. Register June 2019 as a force DBA would: the upload rows into crimesnap.crime_upload, then the batch'
@@ -92,7 +95,7 @@ BEGIN
     SELECT (SELECT ST_Distance(a.geom, p.geom) FROM crimesnap.snap_point p
              WHERE p.version = v AND p.neighbourhood_id = crimesnap.neighbourhood_at(a.geom)
              ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS d
-      FROM crimesnap.address a
+      FROM crimesnap.postal_address a
   )
   SELECT run, v,
          (SELECT count(*) FROM crimesnap.snap_point p WHERE p.version = v),
@@ -119,11 +122,19 @@ SELECT crimes, mapped, no_location FROM crimesnap.publish_month('metropolitan', 
 SELECT pg_temp.measure('street', :v_street, :build_s, true) \g /dev/null
 
 \echo '== 4. Dense mode (a candidate per 25 m of street, pruned until every catchment holds 12); publish June 2019 again'
+\echo '   (a published crime never moves: the re-publication shows every crime where the street set put it;'
+\echo '   the dense figures are the crimes snapped by the same rule in SQL, as a first publication would)'
+CREATE TEMP TABLE street_pub AS
+SELECT c.crime_id, p.point_id, p.latitude, p.longitude FROM crimesnap.published_crime c
+  JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id;
 SELECT clock_timestamp() AS t0 \gset
 SELECT crimesnap.build_snap_points(mode => 'dense') AS v_dense \gset
 SELECT round(extract(epoch FROM clock_timestamp() - :'t0'::timestamptz)::numeric, 2) AS build_s \gset
 SELECT crimes, mapped, no_location FROM crimesnap.publish_month('metropolitan', '2019-06-01', reference_date => '2019-08-01');
-SELECT pg_temp.measure('dense', :v_dense, :build_s, true) \g /dev/null
+SELECT count(*) AS republished_crimes_moved FROM street_pub s JOIN crimesnap.published_crime c USING (crime_id)
+  JOIN crimesnap.snap_point p ON p.version = c.snap_version AND p.point_id = c.point_id
+ WHERE (p.point_id, p.latitude, p.longitude) IS DISTINCT FROM (s.point_id, s.latitude, s.longitude);
+SELECT pg_temp.measure('dense', :v_dense, :build_s, false) \g /dev/null
 
 \echo '== 5. For comparison only, not published: both modes with police.uk''s own 40 place points as public places'
 \echo '   (those points are where some of the 607 crimes were published, so they pull those crimes'' displacement to 0)'
@@ -148,6 +159,20 @@ SELECT run, points, street_points, place_points AS places, min_catchment AS min_
   FROM figures ORDER BY version;
 \pset border 1
 SELECT mode, version, build_notes FROM crimesnap.snap_point_set ORDER BY version;
+\echo 'Coverage of the current (dense) set, per neighbourhood (crimesnap.snap_coverage):'
+SELECT neighbourhood_id, addresses, points, street_points, round(farthest_address::numeric, 1) AS farthest_m,
+       round(share_beyond::numeric, 4) AS share_beyond, warning
+  FROM crimesnap.snap_coverage ORDER BY neighbourhood_id;
+\echo 'Points whose catchment holds duplicate address rows: distinct postal addresses (what counts) against rows:'
+SELECT p.version, p.kind, p.label, p.address_count AS postal_addresses, count(*) AS address_rows
+  FROM crimesnap.snap_point p
+  JOIN crimesnap.address a ON (SELECT q.point_id FROM crimesnap.snap_point q
+                                WHERE q.version = p.version AND q.neighbourhood_id = crimesnap.neighbourhood_at(a.geom)
+                                ORDER BY q.geom <-> a.geom, q.point_id LIMIT 1) = p.point_id
+ WHERE p.version IN (:v_street, :v_dense)
+ GROUP BY p.version, p.point_id, p.kind, p.label, p.address_count
+HAVING p.address_count < count(*)
+ ORDER BY p.version, p.address_count, p.label LIMIT 20;
 \echo 'June 2019 was published twice, with the street-mode set and then the dense one: the second publication'
 \echo 'replaced the first (a re-publish), and every set built stays as it was.'
 SELECT s.version, s.mode, s.is_current, s.point_count, (SELECT count(*) FROM crimesnap.published_crime c WHERE c.snap_version = s.version) AS published_crimes
