@@ -134,7 +134,7 @@ COMMENT ON SEQUENCE crimesnap.snap_point_id_seq IS 'Snap point ids; a point that
 CREATE TABLE crimesnap.snap_point (
   version          integer NOT NULL REFERENCES crimesnap.snap_point_set ON DELETE CASCADE,
   point_id         bigint NOT NULL,
-  neighbourhood_id text NOT NULL REFERENCES crimesnap.neighbourhood ON UPDATE CASCADE,
+  neighbourhood_id text NOT NULL REFERENCES crimesnap.neighbourhood,
   kind             text NOT NULL CHECK (kind IN ('street', 'place', 'force')),
   label            text NOT NULL,
   address_count    integer NOT NULL CHECK (address_count >= 0),
@@ -203,7 +203,7 @@ COMMENT ON COLUMN crimesnap.snap_point_catchment.geom IS 'The area whose crimes 
 
 CREATE TABLE crimesnap.force_snap_point (
   force_point_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  force_id       text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id       text NOT NULL REFERENCES crimesnap.force ON DELETE CASCADE,
   label          text NOT NULL CHECK (btrim(label) <> ''),
   explanation    text NOT NULL CHECK (btrim(explanation) <> ''),
   geom           geometry NOT NULL
@@ -223,6 +223,25 @@ COMMENT ON COLUMN crimesnap.force_snap_point.geom IS 'Where the point goes, EPSG
 COMMENT ON COLUMN crimesnap.force_snap_point.added_by IS 'Who added it.';
 COMMENT ON COLUMN crimesnap.force_snap_point.added_at IS 'When.';
 COMMENT ON TRIGGER normalise_geometry ON crimesnap.force_snap_point IS 'Puts loaded points into EPSG:27700.';
+
+CREATE FUNCTION crimesnap.check_force_snap_point()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF NOT crimesnap.is_admin() THEN
+    PERFORM crimesnap.assert_acts_for(NEW.force_id);
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_force_snap_point() IS
+  'Trigger on crimesnap.force_snap_point: a role adds points only for the forces it acts for (crimesnap_admin for any).';
+CREATE TRIGGER check_force_snap_point BEFORE INSERT OR UPDATE ON crimesnap.force_snap_point
+  FOR EACH ROW EXECUTE FUNCTION crimesnap.check_force_snap_point();
+COMMENT ON TRIGGER check_force_snap_point ON crimesnap.force_snap_point IS
+  'A force adds points only in its own name.';
 
 CREATE TABLE crimesnap.force_snap_point_result (
   version        integer NOT NULL REFERENCES crimesnap.snap_point_set ON DELETE CASCADE,
@@ -351,6 +370,7 @@ DECLARE
   notes jsonb := '{}'::jsonb;
   pair record;
 BEGIN
+  PERFORM crimesnap.assert_admin('build snap points');
   IF k < floor_k THEN
     RAISE EXCEPTION 'min_addresses % is below crimesnap.min_addresses (%)', k, floor_k
       USING ERRCODE = 'invalid_parameter_value',
@@ -722,6 +742,7 @@ SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 BEGIN
+  PERFORM crimesnap.assert_admin('choose the current snap point set');
   IF NOT EXISTS (SELECT FROM crimesnap.snap_point_set s WHERE s.version = $1) THEN
     RAISE EXCEPTION 'snap point set version % does not exist', $1
       USING ERRCODE = 'no_data_found',
@@ -836,12 +857,15 @@ COMMENT ON COLUMN crimesnap_api.catchment.geom IS 'The catchment area, MultiPoly
 
 GRANT SELECT ON crimesnap_api.catchment TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
 GRANT SELECT ON crimesnap.snap_point_catchment, crimesnap.force_snap_point_result TO crimesnap_analyst;
-GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.force_snap_point TO crimesnap_loader, crimesnap_publisher;
+-- A force adds points in its own name and never removes one; crimesnap_admin may.
+GRANT SELECT, INSERT (force_id, label, explanation, geom) ON crimesnap.force_snap_point TO crimesnap_loader, crimesnap_publisher;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.force_snap_point TO crimesnap_admin;
 GRANT SELECT ON crimesnap.force_snap_point_result TO crimesnap_loader;
-GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision),
-                          crimesnap.address_streets(),
+GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision)
+  TO crimesnap_admin;
+GRANT EXECUTE ON FUNCTION crimesnap.address_streets(),
                           crimesnap.street_pieces()
-  TO crimesnap_publisher;
+  TO crimesnap_publisher, crimesnap_admin;
 GRANT EXECUTE ON FUNCTION crimesnap.associate_addresses(bigint[], geometry[], text[], bigint[], geometry[], text[], text[], text[], double precision),
                           crimesnap.street_segments(text[], text[], geometry[], double precision),
                           crimesnap.clear_point(geometry, geometry, geometry, double precision),

@@ -62,7 +62,7 @@ SELECT 'crimemapper-2010', slug,
   FROM crimesnap.category WHERE scheme = 'police.uk';
 
 CREATE TABLE crimesnap.offence_code (
-  force_id     text REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id     text REFERENCES crimesnap.force ON DELETE CASCADE,
   offence_code text NOT NULL CHECK (offence_code = upper(btrim(offence_code)) AND offence_code <> ''),
   slug         text NOT NULL,
   description  text NOT NULL,
@@ -260,9 +260,64 @@ COMMENT ON COLUMN crimesnap.crime_upload.context IS 'Free-text context. Publishe
 COMMENT ON COLUMN crimesnap.crime_upload.loaded_by IS 'Who loaded the row.';
 COMMENT ON COLUMN crimesnap.crime_upload.loaded_at IS 'When the row was loaded.';
 
+-- A loader inserts only the CSV's columns (loaded_by is always the role that loaded the
+-- row), and only rows of the forces it acts for, or rows naming no known force (which its
+-- own next batch rejects).  Row-level security would forbid \copy, so a statement trigger
+-- checks the rows, and loaders read and delete their staged rows through
+-- crimesnap.staged_upload.
+CREATE FUNCTION crimesnap.check_upload_forces()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  bad text;
+BEGIN
+  SELECT pg_catalog.string_agg(DISTINCT n.force, ', ') INTO bad
+    FROM new_rows n
+   WHERE EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id OPERATOR(pg_catalog.=) n.force)
+     AND NOT n.force OPERATOR(pg_catalog.=) ANY (crimesnap.acting_forces());
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'role % does not act for force %, so it may not stage its records', crimesnap.calling_role(), bad
+      USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Nothing of this statement was staged.',
+            HINT = 'Load only the rows of the forces you act for (see crimesnap.acting_forces()); a member of crimesnap_admin binds roles to forces with crimesnap.grant_force().';
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_upload_forces() IS
+  'Statement trigger on crimesnap.crime_upload: refuses the whole statement when a row names a force the calling role does not act for.';
+CREATE TRIGGER check_upload_forces AFTER INSERT ON crimesnap.crime_upload
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.check_upload_forces();
+COMMENT ON TRIGGER check_upload_forces ON crimesnap.crime_upload IS
+  'Refuses staged rows of forces the loading role does not act for.';
+
+CREATE VIEW crimesnap.staged_upload WITH (security_barrier) AS
+SELECT u.upload_row, u.force, u.crime_ref, u.offence_code, u.committed_on, u.easting, u.northing,
+       u.neighbourhood, u.outcome, u.context, u.loaded_by, u.loaded_at
+  FROM crimesnap.crime_upload u
+ WHERE u.force OPERATOR(pg_catalog.=) ANY (crimesnap.acting_forces())
+    OR u.loaded_by OPERATOR(pg_catalog.=) CURRENT_USER;
+COMMENT ON VIEW crimesnap.staged_upload IS
+  'The staged rows of crimesnap.crime_upload the calling role may see and delete: those of the forces it acts for, and those it loaded itself.';
+COMMENT ON COLUMN crimesnap.staged_upload.upload_row IS 'Row number in load order, quoted in rejects.';
+COMMENT ON COLUMN crimesnap.staged_upload.force IS 'force_id of the force the record belongs to.';
+COMMENT ON COLUMN crimesnap.staged_upload.crime_ref IS 'The force''s crime or incident reference number.';
+COMMENT ON COLUMN crimesnap.staged_upload.offence_code IS 'Offence code as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.committed_on IS 'Date committed, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.easting IS 'Easting, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.northing IS 'Northing, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.neighbourhood IS 'neighbourhood_id, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.outcome IS 'Outcome, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.context IS 'Context, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.loaded_by IS 'The role that loaded the row.';
+COMMENT ON COLUMN crimesnap.staged_upload.loaded_at IS 'When the row was loaded.';
+
 CREATE TABLE crimesnap.batch (
   batch_id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   month            date NOT NULL CHECK (month = pg_catalog.date_trunc('month', month)),
   supplying_agency text NOT NULL,
   supplier_name    text NOT NULL,
@@ -303,14 +358,14 @@ COMMENT ON COLUMN crimesnap.batch.registered_by IS 'Who registered it: the sessi
 CREATE TABLE crimesnap.raw_crime (
   crime_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   batch_id         integer NOT NULL REFERENCES crimesnap.batch,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   crime_ref        text NOT NULL,
   persistent_id    text NOT NULL,
   month            date NOT NULL,
   offence_code     text NOT NULL,
   committed_on     date NOT NULL,
   geom             geometry(Point, 27700),
-  neighbourhood_id text REFERENCES crimesnap.neighbourhood ON UPDATE CASCADE,
+  neighbourhood_id text REFERENCES crimesnap.neighbourhood,
   outcome          text,
   context          text,
   superseded_by_batch integer REFERENCES crimesnap.batch
@@ -383,7 +438,7 @@ COMMENT ON COLUMN crimesnap.reject.row_data IS 'The row as uploaded.';
 COMMENT ON COLUMN crimesnap.reject.resolved_by_batch IS 'The batch that loaded a record with this reference (for a duplicate, the batch that loaded the first copy); NULL while outstanding.';
 COMMENT ON COLUMN crimesnap.reject.resolved_crime_id IS 'The raw record that resolved it.';
 
-CREATE VIEW crimesnap.outstanding_reject AS
+CREATE VIEW crimesnap.outstanding_reject WITH (security_invoker) AS
 SELECT r.reject_id, r.batch_id, b.force_id, pg_catalog.to_char(b.month, 'YYYY-MM') AS month, r.upload_row,
        r.crime_ref, r.reason_code, r.reason, rr.fix, r.row_data
   FROM crimesnap.reject r
@@ -446,6 +501,7 @@ BEGIN
       USING ERRCODE = 'foreign_key_violation',
             HINT = 'Add it to crimesnap.force first, or use its force_id.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(register_batch.force);
   IF records_supplied IS NULL OR records_supplied < 0 THEN
     RAISE EXCEPTION 'records_supplied is %, not the number of records the force supplied', coalesce(records_supplied::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
@@ -475,13 +531,16 @@ BEGIN
           0, records_supplied)
   RETURNING x.* INTO b;
 
-  -- Claim this force's rows, and rows that name no known force (they are rejected here
-  -- rather than left behind).  A failure below rolls the claim back with everything else.
+  -- Claim this force's rows, and the rows that name no known force which the calling role
+  -- loaded itself (they are rejected here rather than left behind; a superuser claims them
+  -- all).  A failure below rolls the claim back with everything else.
   CREATE TEMP TABLE cs_upload ON COMMIT DROP AS
   WITH claimed AS (
     DELETE FROM crimesnap.crime_upload u
      WHERE u.force IS NOT DISTINCT FROM register_batch.force
-        OR NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = u.force)
+        OR (NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = u.force)
+            AND (u.loaded_by = crimesnap.calling_role()::pg_catalog.text::pg_catalog.name
+                 OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = crimesnap.calling_role()::pg_catalog.oid)))
     RETURNING u.*)
   SELECT c.*,
          nullif(btrim(c.crime_ref), '') AS ref,
@@ -619,5 +678,40 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.register_batch(text, date, integer, text, text, text, text, text, date, text) IS
   'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata (CSP guidance 3.4), resolves earlier rejects the batch corrects, and fails, keeping nothing, unless loaded + rejected = records_supplied.';
 
+-- ---- a force manages its own offence codes; national codes are crimesnap_admin's ----
+
+CREATE FUNCTION crimesnap.check_offence_code_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    IF OLD.force_id IS NULL THEN
+      PERFORM crimesnap.assert_admin('change national offence codes');
+    ELSIF NOT crimesnap.is_admin() THEN
+      PERFORM crimesnap.assert_acts_for(OLD.force_id);
+    END IF;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF NEW.force_id IS NULL THEN
+      PERFORM crimesnap.assert_admin('change national offence codes');
+    ELSIF NOT crimesnap.is_admin() THEN
+      PERFORM crimesnap.assert_acts_for(NEW.force_id);
+    END IF;
+    RETURN NEW;
+  END IF;
+  RETURN OLD;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_offence_code_change() IS
+  'Trigger on crimesnap.offence_code: national codes (force_id NULL) change only by crimesnap_admin; a force''s own codes by the roles that act for it (or crimesnap_admin).';
+CREATE TRIGGER check_offence_code_change BEFORE INSERT OR UPDATE OR DELETE ON crimesnap.offence_code
+  FOR EACH ROW EXECUTE FUNCTION crimesnap.check_offence_code_change();
+COMMENT ON TRIGGER check_offence_code_change ON crimesnap.offence_code IS
+  'National codes are crimesnap_admin''s; a force''s own codes are its own.';
+
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.outstanding_reject TO crimesnap_loader, crimesnap_publisher;
+GRANT SELECT, DELETE ON crimesnap.staged_upload TO crimesnap_loader;
+GRANT SELECT ON crimesnap.staged_upload TO crimesnap_publisher;

@@ -45,25 +45,33 @@ COMMENT ON FUNCTION crimesnap.persistent_id_with_key(bytea, text, text) IS
 
 CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text)
 RETURNS text
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT crimesnap.persistent_id_with_key(s.value, $1, $2)
-    FROM crimesnap.secret s WHERE s.name = 'persistent_id_key'
+BEGIN
+  -- Only for a force the caller acts for: an id computed for another force's guessed
+  -- reference would confirm the guess against the published ids.
+  PERFORM crimesnap.assert_acts_for(force);
+  RETURN (SELECT crimesnap.persistent_id_with_key(s.value, force, crime_ref)
+            FROM crimesnap.secret s WHERE s.name OPERATOR(pg_catalog.=) 'persistent_id_key');
+END
 $fn$;
 COMMENT ON FUNCTION crimesnap.persistent_id(text, text) IS
-  'Persistent id of a crime: keyed HMAC-SHA256 of force and reference number. Stable while the key is; not reversible without it.';
+  'Persistent id of a crime of a force the caller acts for: keyed HMAC-SHA256 of force and reference number. Stable while the key is; not reversible without it.';
 
 CREATE FUNCTION crimesnap.rotate_persistent_id_key(reason text)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 DECLARE
   f record;
   n bigint;
+  id_key bytea;
 BEGIN
+  PERFORM crimesnap.assert_admin('rotate the persistent id key');
   IF reason IS NULL OR btrim(reason) = '' THEN
     RAISE EXCEPTION 'rotating the persistent id key needs a reason'
       USING ERRCODE = 'null_value_not_allowed',
@@ -77,10 +85,11 @@ BEGIN
   SELECT DISTINCT r.force_id, r.crime_ref, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
   PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, old_id text)';
-  UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key';
-  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref);
+  UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key'
+  RETURNING s.value INTO id_key;
+  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id_with_key(id_key, r.force_id, r.crime_ref);
   GET DIAGNOSTICS n = ROW_COUNT;
-  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref)
+  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id_with_key(id_key, o.force_id, o.crime_ref)
     FROM pg_temp.cs_old_id o WHERE w.persistent_id = o.old_id;
   UPDATE crimesnap.published_crime c SET persistent_id = r.persistent_id
     FROM crimesnap.raw_crime r WHERE r.crime_id = c.crime_id AND c.persistent_id IS NOT NULL;
@@ -91,12 +100,12 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.rotate_persistent_id_key(text) IS
-  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id and every withdrawal. Every public id changes: for a key that has leaked. Owner only. Returns the raw records re-keyed.';
+  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id and every withdrawal. Every public id changes: for a key that has leaked. crimesnap_admin only. Returns the raw records re-keyed.';
 
 -- ---- what has been published ----
 
 CREATE TABLE crimesnap.publication (
-  force_id        text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id        text NOT NULL REFERENCES crimesnap.force,
   month           date NOT NULL CHECK (month = pg_catalog.date_trunc('month', month)),
   status          text NOT NULL CHECK (status IN ('street-level', 'rolled-off')),
   snap_version    integer NOT NULL REFERENCES crimesnap.snap_point_set,
@@ -142,7 +151,7 @@ CREATE TABLE crimesnap.published_crime (
   outcome            text REFERENCES crimesnap.outcome_category,
   context            text,
   no_location_reason text,
-  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE,
+  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication,
   FOREIGN KEY (snap_version, point_id) REFERENCES crimesnap.snap_point (version, point_id),
   CHECK ((point_id IS NULL) = (no_location_reason IS NOT NULL))
 );
@@ -190,7 +199,7 @@ CREATE TABLE crimesnap.trend_member (
   lsoa_code        text,
   category         text NOT NULL,
   mapped           boolean NOT NULL,
-  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE
+  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication
 );
 CREATE INDEX ON crimesnap.trend_member (force_id, month);
 COMMENT ON TABLE crimesnap.trend_member IS
@@ -238,7 +247,8 @@ CREATE TABLE crimesnap.audit_log (
   log_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   who      name NOT NULL DEFAULT SESSION_USER,
-  action   text NOT NULL CHECK (action IN ('publish', 'roll-off', 'withdraw', 'reinstate', 'rotate-key')),
+  action   text NOT NULL CHECK (action IN ('publish', 'roll-off', 'withdraw', 'reinstate', 'rotate-key',
+                                         'grant-force', 'revoke-force')),
   force_id text,
   month    date,
   detail   jsonb NOT NULL DEFAULT '{}'
@@ -249,7 +259,7 @@ COMMENT ON TABLE crimesnap.audit_log IS
 COMMENT ON COLUMN crimesnap.audit_log.log_id IS 'Entry id.';
 COMMENT ON COLUMN crimesnap.audit_log.at IS 'When.';
 COMMENT ON COLUMN crimesnap.audit_log.who IS 'The session user (not the definer the function runs as).';
-COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw, reinstate or rotate-key.';
+COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw, reinstate, rotate-key, grant-force or revoke-force.';
 COMMENT ON COLUMN crimesnap.audit_log.force_id IS 'The force concerned.';
 COMMENT ON COLUMN crimesnap.audit_log.month IS 'The month concerned, if one.';
 COMMENT ON COLUMN crimesnap.audit_log.detail IS 'Counts, ids and reasons.';
@@ -334,6 +344,7 @@ AS $fn$
 DECLARE
   r record;
 BEGIN
+  PERFORM crimesnap.assert_acts_for(roll_off_before.force);
   FOR r IN SELECT p.month FROM crimesnap.publication p
             WHERE p.force_id = roll_off_before.force AND p.status = 'street-level' AND p.month < keep_from
             ORDER BY p.month
@@ -382,14 +393,16 @@ BEGIN
                 - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
   -- Forces are locked in one order, so two roll-offs never deadlock; a publication of
   -- one force waits only for that force.
-  FOR f IN SELECT x.force_id FROM crimesnap.force x ORDER BY x.force_id LOOP
+  -- Only the forces the caller acts for (every force for a superuser).
+  FOR f IN SELECT x.force_id FROM crimesnap.force x
+            WHERE x.force_id = ANY (crimesnap.acting_forces()) ORDER BY x.force_id LOOP
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
     RETURN QUERY SELECT * FROM crimesnap.roll_off_before(f.force_id, keep_from);
   END LOOP;
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.roll_off(date) IS
-  'Moves every force''s months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, in one transaction. Returns what moved.';
+  'Moves the months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, in one transaction, for every force the caller acts for. Returns what moved.';
 
 -- ---- the audit ----
 
@@ -404,7 +417,12 @@ DECLARE
   f text := of_force;
   m date := pg_catalog.date_trunc('month', of_month)::date;
   n integer := crimesnap.setting('street_level_months')::integer;
+  id_key bytea;
 BEGIN
+  IF of_force IS NOT NULL THEN
+    PERFORM crimesnap.assert_acts_for(of_force);
+  END IF;
+  SELECT s.value INTO id_key FROM crimesnap.secret s WHERE s.name = 'persistent_id_key';
   -- Published locations: a street name or a class of place, never a house number, a
   -- building's name or a postcode.  The LSOA published is the point's: the LSOA it lies in.
   -- Both are properties of the point, so each point used is checked once.
@@ -501,7 +519,7 @@ BEGIN
        ORDER BY x.force_id NULLS LAST LIMIT 1) o
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
      AND CASE WHEN o.slug = 'anti-social-behaviour' THEN c.persistent_id IS NOT NULL
-              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id(r.force_id, r.crime_ref) END;
+              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id_with_key(id_key, r.force_id, r.crime_ref) END;
 
   -- Withdrawn records stay out of every output.
   RETURN QUERY
@@ -621,6 +639,7 @@ BEGIN
     RAISE EXCEPTION 'force "%" does not exist', publish_month.force
       USING ERRCODE = 'foreign_key_violation', HINT = 'See crimesnap.force.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(publish_month.force);
   opens := crimesnap.publishable_from(m);
   IF reference_date < opens THEN
     RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), pg_catalog.to_char(opens, 'YYYY-MM-DD')
@@ -826,6 +845,7 @@ BEGIN
       USING ERRCODE = 'no_data_found',
             HINT = 'ASB has no public persistent id: withdraw it by its public id with crimesnap.withdraw_record(id, reason).';
   END IF;
+  PERFORM crimesnap.assert_acts_for(f);
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f));
   SELECT w.withdrawal_id INTO wid FROM crimesnap.withdrawal w
    WHERE w.scope = 'record' AND w.persistent_id = withdraw.persistent_id AND w.reinstated_at IS NULL;
@@ -909,8 +929,10 @@ DECLARE
   wid bigint;
 BEGIN
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = withdraw_force.force) THEN
-    RAISE EXCEPTION 'force "%" does not exist', withdraw_force.force USING ERRCODE = 'foreign_key_violation';
+    RAISE EXCEPTION 'force "%" does not exist', withdraw_force.force USING ERRCODE = 'foreign_key_violation',
+      HINT = 'See crimesnap.force.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(withdraw_force.force);
   IF reason IS NULL OR btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
@@ -961,6 +983,7 @@ BEGIN
   END IF;
   SELECT x.* INTO w FROM crimesnap.withdrawal x WHERE x.withdrawal_id = reinstate.withdrawal_id;
   IF FOUND THEN
+    PERFORM crimesnap.assert_acts_for(w.force_id);
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(w.force_id));
   END IF;
   UPDATE crimesnap.withdrawal x
@@ -984,7 +1007,7 @@ COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
 
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.place_class TO crimesnap_analyst, crimesnap_loader;
-GRANT INSERT, DELETE ON crimesnap.place_class TO crimesnap_publisher;
+GRANT EXECUTE ON FUNCTION crimesnap.rotate_persistent_id_key(text) TO crimesnap_admin;
 GRANT EXECUTE ON FUNCTION crimesnap.audit_publication(text, date),
                           crimesnap.location_label_problem(text)
   TO crimesnap_publisher;

@@ -547,7 +547,7 @@ COMMENT ON COLUMN crimesnap.partner.member_role IS 'Database role (a member of c
 
 CREATE TABLE crimesnap.partner_agreement (
   partner_id       text NOT NULL REFERENCES crimesnap.partner ON UPDATE CASCADE ON DELETE CASCADE,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force ON DELETE CASCADE,
   dsa_reference    text NOT NULL CHECK (btrim(dsa_reference) <> ''),
   supplier_name    text NOT NULL,
   supplier_contact text NOT NULL,
@@ -670,10 +670,11 @@ BEGIN
     RAISE EXCEPTION 'force "%" does not exist', force
       USING ERRCODE = 'foreign_key_violation', HINT = 'Use a force_id from crimesnap.force.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(force);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.check_partner_force(text) IS
-  'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists.';
+  'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists, and the calling role acts for it (crimesnap.assert_acts_for).';
 
 -- Whether a role reads a partner's extracts of a force: it is a member of the partner's
 -- role, and the partner has an agreement with the force.
@@ -1072,10 +1073,14 @@ REVOKE ALL ON FUNCTION crimesnap.postcode_key(text), crimesnap.postal_addresses(
               crimesnap.grid_counts(text, date, integer, text), crimesnap_api.grid_counts(text, text, integer, text)
   FROM PUBLIC;
 
--- Loaders load postcodes and public places' areas; publishers (the data controllers) read
--- everything here but the partner keys, make extracts and list what partners received.
-GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.postcode TO crimesnap_loader;
-GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.partner, crimesnap.partner_agreement TO crimesnap_publisher;
+-- Loaders read postcodes (national configuration, crimesnap_admin's: section 90); publishers
+-- (the data controllers) read everything here but the partner keys, record their forces'
+-- agreements (a trigger of section 85 checks the force), make extracts and list what
+-- partners received.  The partner registry is crimesnap_admin's: a partner's member_role
+-- decides who reads every force's extracts for it.
+GRANT SELECT ON crimesnap.postcode TO crimesnap_loader;
+GRANT SELECT ON crimesnap.partner TO crimesnap_publisher;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.partner_agreement TO crimesnap_publisher;
 GRANT SELECT ON crimesnap.postcode, crimesnap.postcode_households, crimesnap.upload_detail_stage,
                 crimesnap.raw_crime_detail, crimesnap.partner_extract_log, crimesnap.partner_extract_row,
                 crimesnap.partner_receipts, crimesnap.my_partner_extract, crimesnap.my_partner_extract_row

@@ -179,7 +179,10 @@ SELECT ok((SELECT count(*) FROM crimesnap.offence_code WHERE sensitive AND descr
   'sexual offences are marked sensitive');
 
 -- ---- the loader's privileges ----
-SET LOCAL ROLE crimesnap_loader;
+-- A force DBA's own role, bound to its force (test/pgtap/force_binding.sql tests the binding).
+CREATE ROLE cs_test_ns_loader NOLOGIN IN ROLE crimesnap_loader;
+SELECT crimesnap.grant_force('cs_test_ns_loader', 'northshire') \g /dev/null
+SET LOCAL ROLE cs_test_ns_loader;
 SELECT lives_ok($$INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on) VALUES ('northshire', 'L/1', '49', '2026-09-03')$$,
   'the loader stages rows');
 SELECT throws_ok($$SELECT count(*) FROM crimesnap.raw_crime$$, '42501', NULL, 'the loader cannot read raw records');
