@@ -22,9 +22,9 @@ BEGIN
             HINT = 'Leave out rows without a location; raw crimes without one go in with no easting and northing.';
   END IF;
   IF ST_SRID(g) = 0 THEN
-    IF ST_XMin(g) < -100000 OR ST_XMax(g) > 800000
-       OR ST_YMin(g) < -100000 OR ST_YMax(g) > 1400000
-       OR (ST_XMax(g) BETWEEN -180 AND 180 AND ST_YMax(g) BETWEEN -90 AND 90) THEN
+    IF ST_XMin(g) < -100000::float8 OR ST_XMax(g) > 800000::float8
+       OR ST_YMin(g) < -100000::float8 OR ST_YMax(g) > 1400000::float8
+       OR (ST_XMax(g) BETWEEN -180::float8 AND 180::float8 AND ST_YMax(g) BETWEEN -90::float8 AND 90::float8) THEN
       RAISE EXCEPTION 'geometry in %.% has no SRID and does not look like British National Grid',
                       TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'invalid_parameter_value',

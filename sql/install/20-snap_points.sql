@@ -336,7 +336,7 @@ AS $fn$
       FROM crimesnap.address a
       CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
   )
-  SELECT p.point_id, count(n.point_id)
+  SELECT p.point_id, pg_catalog.count(n.point_id)
     FROM crimesnap.snap_point p
     JOIN v ON p.version = v.version
     LEFT JOIN nearest n ON n.point_id = p.point_id
@@ -386,7 +386,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
   END IF;
-  IF mode = 'dense' AND NOT (segment_length > 0) THEN
+  IF mode = 'dense' AND NOT (segment_length > 0::float8) THEN
     RAISE EXCEPTION 'segment_length % is not a length', segment_length
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give the longest stretch of street one dense candidate stands for, in metres.';
@@ -441,7 +441,7 @@ BEGIN
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
   SELECT DISTINCT ON (x.neighbourhood_id, x.street_key) x.neighbourhood_id, x.street_key, x.name AS label
-    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
+    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, pg_catalog.sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
   PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
@@ -483,7 +483,7 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(s.lines, s.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
-                   WHERE ST_DWithin(a.geom, s.lines, d + 1)), d) AS geom) c
+                   WHERE ST_DWithin(a.geom, s.lines, d + 1::float8)), d) AS geom) c
      WHERE s.centre IS NOT NULL
      ORDER BY s.neighbourhood_id, s.street_key;
   ELSE
@@ -501,7 +501,7 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(seg.geom, seg.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
-                   WHERE ST_DWithin(a.geom, seg.geom, d + 1)), d) AS geom) c
+                   WHERE ST_DWithin(a.geom, seg.geom, d + 1::float8)), d) AS geom) c
      ORDER BY seg.area, seg.street, seg.segment, seg.part;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -517,7 +517,7 @@ BEGIN
                       THEN 'on the edge of its neighbourhood' END AS reject
             FROM pg_temp.cs_cand c2
             JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c2.neighbourhood_id
-            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02), c2.geom) AS geom) x
+            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02::float8, ''::text), c2.geom) AS geom) x
            WHERE c2.reject IS NULL AND NOT ST_Intersects(nb.geom, c2.geom)) m
    WHERE c.cand_no = m.cand_no;
 
@@ -530,7 +530,7 @@ BEGIN
      AND EXISTS (SELECT FROM pg_temp.cs_cand c2
                   WHERE c2.reject IS NULL AND c2.cand_no < c.cand_no
                     AND c2.neighbourhood_id = c.neighbourhood_id AND c2.label = c.label
-                    AND ST_DWithin(c2.geom, c.geom, 0.01));
+                    AND ST_DWithin(c2.geom, c.geom, 0.01::float8));
 
   -- ---- public places and premises: points that serve no address ----
   INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, geom, reject)
@@ -566,7 +566,7 @@ BEGIN
                     FROM pg_temp.cs_cand c2
                     JOIN crimesnap.snap_point o
                       ON o.version = prev AND o.neighbourhood_id = c2.neighbourhood_id
-                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01)
+                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01::float8)
                    WHERE c2.reject IS NULL
                      AND NOT EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, o.geom, d))
                      AND EXISTS (SELECT FROM crimesnap.neighbourhood nb
@@ -582,7 +582,7 @@ BEGIN
       FROM pg_temp.cs_cand c
       JOIN crimesnap.snap_point o
         ON o.version = prev AND o.neighbourhood_id = c.neighbourhood_id
-       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50)
+       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50::float8)
      WHERE c.reject IS NULL AND c.old_point_id IS NULL
        AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = o.point_id)
      ORDER BY ST_Distance(o.geom, c.geom), o.point_id, c.cand_no
@@ -596,7 +596,7 @@ BEGIN
   -- The id is the candidate's rank, the tie-break of select_snap_points(), so catchments come
   -- out the same there as in crimesnap.snap() and the audit.
   UPDATE pg_temp.cs_cand c SET rank = c.old_point_id WHERE c.old_point_id IS NOT NULL;
-  SELECT count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
+  SELECT pg_catalog.count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
   IF n_new > 0 THEN
     base := pg_catalog.nextval('crimesnap.snap_point_id_seq');
     PERFORM pg_catalog.setval('crimesnap.snap_point_id_seq', base + n_new - 1);
@@ -661,7 +661,7 @@ BEGIN
            pg_catalog.count(*) OVER (PARTITION BY p.neighbourhood_id) AS n
       FROM crimesnap.snap_point p WHERE p.version = v
   ), cells AS (
-    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0, nb.geom))).geom AS cell
+    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0::float8, nb.geom))).geom AS cell
       FROM pts x JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
      WHERE x.n > 1
      GROUP BY x.neighbourhood_id, nb.geom
@@ -683,25 +683,25 @@ BEGIN
   -- ---- notes, audit, current ----
   SELECT notes || pg_catalog.jsonb_build_object(
            'rejected', (SELECT coalesce(pg_catalog.jsonb_object_agg(r.reject, r.n), '{}')
-                          FROM (SELECT c.kind || ': ' || c.reject AS reject, count(*) AS n
+                          FROM (SELECT c.kind || ': ' || c.reject AS reject, pg_catalog.count(*) AS n
                                   FROM pg_temp.cs_cand c WHERE c.reject IS NOT NULL GROUP BY 1) r),
-           'moved_off_properties', (SELECT count(*) FROM pg_temp.cs_cand c
+           'moved_off_properties', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c
                                      WHERE c.kind = 'street' AND c.geom IS NOT NULL
-                                       AND NOT ST_DWithin(c.geom, c.target, 0.01)),
-           'pruned', (SELECT count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
-           'kept_ids', (SELECT count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
+                                       AND NOT ST_DWithin(c.geom, c.target, 0.01::float8)),
+           'pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
+           'kept_ids', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
                          WHERE s.kept AND c.old_point_id IS NOT NULL),
-           'addresses', (SELECT count(*) FROM pg_temp.cs_addr),
-           'addresses_outside_neighbourhoods', (SELECT count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
+           'addresses', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr),
+           'addresses_outside_neighbourhoods', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
     INTO notes;
   UPDATE crimesnap.snap_point_set s
-     SET point_count = (SELECT count(*) FROM crimesnap.snap_point p WHERE p.version = v),
+     SET point_count = (SELECT pg_catalog.count(*) FROM crimesnap.snap_point p WHERE p.version = v),
          build_notes = notes
    WHERE s.version = v;
 
   -- The audit recomputes every catchment with PostGIS, independently of the C code above; a
   -- set that fails it is never stored.
-  SELECT count(*) INTO n FROM crimesnap.audit_snap_points(v);
+  SELECT pg_catalog.count(*) INTO n FROM crimesnap.audit_snap_points(v);
   IF n > 0 THEN
     RAISE EXCEPTION 'snap point set % failed its own audit with % violations', v, n
       USING ERRCODE = 'internal_error',
@@ -792,7 +792,7 @@ BEGIN
   RETURN QUERY
   SELECT p.point_id, 'too close to an address'::text,
          pg_catalog.format('address %s is %s m away; crimesnap.min_property_distance is %s m',
-                           a.address_id, round(ST_Distance(a.geom, p.geom)::numeric, 2), mindist)
+                           a.address_id, pg_catalog.round(ST_Distance(a.geom, p.geom)::numeric, 2), mindist)
     FROM crimesnap.snap_point p
     CROSS JOIN LATERAL (SELECT a.address_id, a.geom FROM crimesnap.address a
                          WHERE ST_DWithin(a.geom, p.geom, mindist)
@@ -803,7 +803,7 @@ BEGIN
   RETURN QUERY
   SELECT p.point_id, 'outside its neighbourhood'::text,
          pg_catalog.format('point is %s m outside neighbourhood %s',
-                           round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
+                           pg_catalog.round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
     FROM crimesnap.snap_point p
     JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = p.neighbourhood_id
    WHERE p.version = v AND NOT ST_Intersects(n.geom, p.geom)
@@ -812,7 +812,7 @@ BEGIN
   IF set_mode = 'street' THEN
     RETURN QUERY
     WITH counts AS (
-      SELECT a.neighbourhood_id, a.street_key, count(*) AS n
+      SELECT a.neighbourhood_id, a.street_key, pg_catalog.count(*) AS n
         FROM crimesnap.address_streets() a
        WHERE a.street_key IS NOT NULL
        GROUP BY 1, 2)

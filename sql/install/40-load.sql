@@ -511,7 +511,7 @@ BEGIN
     FROM (VALUES ('supplying_agency', supplying_agency), ('supplier_name', supplier_name),
                  ('supplier_contact', supplier_contact), ('dataset_name', dataset_name),
                  ('file_format', file_format), ('date_supplied', date_supplied::text)) AS x(name, value)
-   WHERE x.value IS NULL OR btrim(x.value) = '';
+   WHERE x.value IS NULL OR pg_catalog.btrim(x.value) = '';
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'batch metadata is missing: %', missing
       USING ERRCODE = 'null_value_not_allowed',
@@ -543,21 +543,21 @@ BEGIN
                  OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = crimesnap.calling_role()::pg_catalog.oid)))
     RETURNING u.*)
   SELECT c.*,
-         nullif(btrim(c.crime_ref), '') AS ref,
-         upper(btrim(c.offence_code)) AS code,
+         nullif(pg_catalog.btrim(c.crime_ref), '') AS ref,
+         pg_catalog.upper(pg_catalog.btrim(c.offence_code)) AS code,
          CASE WHEN c.committed_on ~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$' THEN
-           CASE WHEN substr(btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
-                 AND substr(btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
-                     extract(day FROM make_date(substr(btrim(c.committed_on), 1, 4)::int,
-                                                substr(btrim(c.committed_on), 6, 2)::int, 1)
+           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
+                     extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
+                                                pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
                                       + interval '1 month - 1 day')::int
-                 AND substr(btrim(c.committed_on), 1, 4)::int > 0
-                THEN substr(btrim(c.committed_on), 1, 10)::date END
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int > 0
+                THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
          END AS committed,
-         CASE WHEN nullif(btrim(c.easting), '') IS NULL AND nullif(btrim(c.northing), '') IS NULL THEN 'none'
+         CASE WHEN nullif(pg_catalog.btrim(c.easting), '') IS NULL AND nullif(pg_catalog.btrim(c.northing), '') IS NULL THEN 'none'
               WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
-               AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
-               AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
+               AND pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
+               AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
               ELSE 'bad' END AS loc_state
     FROM claimed c;
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
@@ -578,12 +578,12 @@ BEGIN
            WHEN pg_catalog.date_trunc('month', u.committed) <> m THEN 'date_outside_month'
            WHEN u.loc_state = 'bad' THEN 'impossible_coordinates'
            WHEN u.loc_state = 'ok' AND loc.neighbourhood_id IS NULL THEN 'outside_force_area'
-           WHEN u.loc_state = 'none' AND nullif(btrim(u.neighbourhood), '') IS NOT NULL
+           WHEN u.loc_state = 'none' AND nullif(pg_catalog.btrim(u.neighbourhood), '') IS NOT NULL
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
-                                 WHERE n.neighbourhood_id = btrim(u.neighbourhood)
+                                 WHERE n.neighbourhood_id = pg_catalog.btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
          END AS reason_code
-    FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
+    FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
     LEFT JOIN LATERAL (
       SELECT g.geom,
@@ -591,9 +591,9 @@ BEGIN
                (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
                  WHERE n.force_id = register_batch.force AND ST_Intersects(n.geom, g.geom)
                  ORDER BY n.neighbourhood_id COLLATE "C" LIMIT 1)
-             ELSE nullif(btrim(u.neighbourhood), '') END AS neighbourhood_id
+             ELSE nullif(pg_catalog.btrim(u.neighbourhood), '') END AS neighbourhood_id
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
-                          THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
+                          THEN ST_SetSRID(ST_MakePoint(pg_catalog.btrim(u.easting)::float8, pg_catalog.btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true;
   PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, reason_code text)';
   -- Temporary tables have no statistics until analysed, and the plans below join them.
@@ -612,7 +612,7 @@ BEGIN
      neighbourhood_id, outcome, context)
   SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref),
          m, c.code, c.committed, c.geom, c.neighbourhood_id,
-         nullif(btrim(c.outcome), ''), nullif(btrim(c.context), '')
+         nullif(pg_catalog.btrim(c.outcome), ''), nullif(pg_catalog.btrim(c.context), '')
     FROM pg_temp.cs_checked c
    WHERE c.reason_code IS NULL
    ORDER BY c.upload_row;
@@ -632,15 +632,15 @@ BEGIN
          rr.description || CASE c.reason_code
            WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
            WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
-                                                             (SELECT count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
+                                                             (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
            WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
            WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
            WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
            WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
-                                                               coalesce(nullif(btrim(c.easting), ''), 'empty'),
-                                                               coalesce(nullif(btrim(c.northing), ''), 'empty'))
+                                                               coalesce(nullif(pg_catalog.btrim(c.easting), ''), 'empty'),
+                                                               coalesce(nullif(pg_catalog.btrim(c.northing), ''), 'empty'))
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
-                                                           btrim(c.easting), btrim(c.northing), register_batch.force)
+                                                           pg_catalog.btrim(c.easting), pg_catalog.btrim(c.northing), register_batch.force)
            WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
            ELSE '' END,
          pg_catalog.jsonb_build_object(

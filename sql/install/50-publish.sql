@@ -72,7 +72,7 @@ DECLARE
   id_key bytea;
 BEGIN
   PERFORM crimesnap.assert_admin('rotate the persistent id key');
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'rotating the persistent id key needs a reason'
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Every published id changes: say why, for example that the key was exposed.';
@@ -292,7 +292,7 @@ LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
   SELECT CASE
-    WHEN $1 IS NULL OR btrim($1) = '' THEN 'the label is empty'
+    WHEN $1 IS NULL OR pg_catalog.btrim($1) = '' THEN 'the label is empty'
     WHEN $1 ~ '^\s*[0-9]' THEN 'the label starts with a number, like a house number'
     WHEN crimesnap.screen_context($1) IS NOT NULL
       THEN pg_catalog.format('the label holds a %s', crimesnap.screen_context($1))
@@ -301,7 +301,7 @@ AS $fn$
      AND NOT EXISTS (SELECT FROM crimesnap.street s
                       WHERE s.name IS NULL
                         AND crimesnap.normalise_street_name(pg_catalog.split_part(s.ref, ';', 1)) = crimesnap.normalise_street_name($1))
-     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE lower(c.class) = lower(btrim($1)))
+     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE pg_catalog.lower(c.class) = pg_catalog.lower(pg_catalog.btrim($1)))
       THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
   END
 $fn$;
@@ -315,7 +315,7 @@ RETURNS date
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT (date_trunc('month', $1) + interval '1 month' - interval '1 day')::date
+  SELECT (pg_catalog.date_trunc('month', $1) + interval '1 month' - interval '1 day')::date
          + crimesnap.setting('min_age_days')::integer
 $fn$;
 COMMENT ON FUNCTION crimesnap.publishable_from(date) IS
@@ -327,7 +327,7 @@ LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
   -- A month is publishable when its last day is on or before reference_date - min_age_days.
-  SELECT (date_trunc('month', $1 - crimesnap.setting('min_age_days')::integer + 1)
+  SELECT (pg_catalog.date_trunc('month', $1 - crimesnap.setting('min_age_days')::integer + 1)
           - interval '1 month')::date
 $fn$;
 COMMENT ON FUNCTION crimesnap.latest_publishable_month(date) IS
@@ -357,7 +357,7 @@ BEGIN
       LEFT JOIN crimesnap.snap_point sp ON sp.version = c.snap_version AND sp.point_id = c.point_id
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*)
+    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*)
       FROM crimesnap.trend_member t
      WHERE t.force_id = roll_off_before.force AND t.month = r.month
      GROUP BY 1, 2, 3, 4, 5;
@@ -563,9 +563,9 @@ BEGIN
          pg_catalog.format('publication says %s records (%s mapped, %s without a location); the outputs hold %s (%s mapped)',
                            p.crimes, p.mapped, p.no_location, coalesce(s.crimes, t.crimes, 0), coalesce(s.mapped, t.mapped, 0))
     FROM crimesnap.publication p
-    LEFT JOIN LATERAL (SELECT count(*) AS crimes, count(c.point_id) AS mapped FROM crimesnap.published_crime c
+    LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS crimes, pg_catalog.count(c.point_id) AS mapped FROM crimesnap.published_crime c
                         WHERE c.force_id = p.force_id AND c.month = p.month) s ON p.status = 'street-level'
-    LEFT JOIN LATERAL (SELECT sum(x.crimes) AS crimes, sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
+    LEFT JOIN LATERAL (SELECT pg_catalog.sum(x.crimes) AS crimes, pg_catalog.sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
                          FROM crimesnap.trend x
                         WHERE x.force_id = p.force_id AND x.month = p.month) t ON p.status = 'rolled-off'
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
@@ -577,7 +577,7 @@ BEGIN
                            coalesce(a.lsoa_code, b.lsoa_code, 'no LSOA'),
                            coalesce(a.category, b.category), coalesce(a.crimes, 0), coalesce(b.crimes, 0))
     FROM (SELECT * FROM crimesnap.trend t WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)) a
-    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*) AS crimes
+    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*) AS crimes
                  FROM crimesnap.trend_member t
                 WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)
                 GROUP BY 1, 2, 3, 4, 5) b
@@ -598,7 +598,7 @@ BEGIN
          pg_catalog.format('still street-level although %s is the newest month and crimesnap.street_level_months is %s',
                            pg_catalog.to_char(newest.month, 'YYYY-MM'), n)
     FROM crimesnap.publication p
-    JOIN LATERAL (SELECT max(q.month) AS month FROM crimesnap.publication q
+    JOIN LATERAL (SELECT pg_catalog.max(q.month) AS month FROM crimesnap.publication q
                    WHERE q.force_id = p.force_id AND q.status = 'street-level') newest ON true
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
      AND p.status = 'street-level' AND p.month < newest.month - pg_catalog.make_interval(months => n - 1);
@@ -713,7 +713,7 @@ BEGIN
   ANALYZE pg_temp.cs_live;
   -- Outcomes that took effect up to the newest month published are public.
   horizon := crimesnap.outcome_horizon(publish_month.force);
-  SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
+  SELECT pg_catalog.count(*) - (SELECT pg_catalog.count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
 
@@ -772,18 +772,18 @@ BEGIN
 
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
-    FROM (SELECT count(*)::integer AS crimes, count(c.point_id)::integer AS mapped
+    FROM (SELECT pg_catalog.count(*)::integer AS crimes, pg_catalog.count(c.point_id)::integer AS mapped
             FROM crimesnap.published_crime c
            WHERE c.force_id = publish_month.force AND c.month = m) x
    WHERE p.force_id = publish_month.force AND p.month = m
   RETURNING p.crimes, p.mapped, p.no_location, p.withheld INTO crimes, mapped, no_location, withheld;
 
   -- Roll-off in the same transaction: only the newest street_level_months months stay.
-  SELECT (max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
+  SELECT (pg_catalog.max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
     INTO keep_from
     FROM crimesnap.publication p
    WHERE p.force_id = publish_month.force AND p.status = 'street-level';
-  SELECT count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
+  SELECT pg_catalog.count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
 
   -- The audit proves the rules on what was just written; a violation undoes it all.
   SELECT a.* INTO problem FROM crimesnap.audit_publication(publish_month.force, NULL) a LIMIT 1;
@@ -835,7 +835,7 @@ DECLARE
   wid bigint;
   g record;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the complaint or decision it answers; it goes to the audit log.';
   END IF;
@@ -933,7 +933,7 @@ BEGIN
       HINT = 'See crimesnap.force.';
   END IF;
   PERFORM crimesnap.assert_acts_for(withdraw_force.force);
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
   END IF;
@@ -953,7 +953,7 @@ BEGIN
   DELETE FROM crimesnap.published_crime c
    WHERE c.force_id = withdraw_force.force AND (m IS NULL OR c.month = m);
   GET DIAGNOSTICS removed = ROW_COUNT;
-  SELECT coalesce(sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
+  SELECT coalesce(pg_catalog.sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
    WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend_member t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
@@ -977,7 +977,7 @@ AS $fn$
 DECLARE
   w crimesnap.withdrawal;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a reinstatement needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the decision it carries out; it goes to the audit log.';
   END IF;

@@ -1,7 +1,7 @@
 -- The role matrix of docs/security.md, cell by cell.  Relations and functions are found
 -- from the catalog, so objects added later are held to the same rules.
 BEGIN;
-SELECT plan(45);
+SELECT plan(47);
 SET client_min_messages = warning;
 
 -- Every privilege a role holds on an extension relation, as (role, relation, privilege).
@@ -189,6 +189,40 @@ SELECT is((SELECT count(*) FROM pg_proc f
               AND f.prosecdef
               AND NOT EXISTS (SELECT FROM unnest(f.proconfig) c WHERE c LIKE 'search_path=pg_catalog, %pg_temp')),
           0::bigint, 'every SECURITY DEFINER function pins search_path to pg_catalog first and pg_temp last');
+-- ---- calls into pg_catalog are schema-qualified (docs/security.md, "Calls that cannot be captured") ----
+-- An unqualified call of a pg_catalog function whose arguments do not match a signature
+-- exactly (count(x), array_agg(x), format(...), date_trunc on a date) can resolve to an
+-- overload a database owner creates in PostGIS's schema.  Strings and comments are left out;
+-- names that are types, SQL syntax (EXTRACT, POSITION, ...) or PostGIS functions are not
+-- pg_catalog calls.  test/pgtap/impostors.sql tries the calls themselves.
+CREATE TEMP VIEW unqualified_calls AS
+WITH body AS (
+  SELECT p.oid::regprocedure::text AS fn,
+         regexp_replace(regexp_replace(p.prosrc, '--[^\n]*', '', 'g'), '''([^'']|'''')*''', '''''', 'g') AS src
+    FROM pg_proc p
+   WHERE p.pronamespace IN ('crimesnap'::regnamespace, 'crimesnap_api'::regnamespace)
+     AND p.prolang IN (SELECT oid FROM pg_language WHERE lanname IN ('sql', 'plpgsql'))
+), calls AS (
+  SELECT b.fn, lower(m[1]) AS name FROM body b, regexp_matches(b.src, '(?:^|[^.\w"])([A-Za-z_]\w*)\s*\(', 'g') m
+)
+SELECT c.fn, string_agg(DISTINCT c.name, ', ') AS names
+  FROM calls c
+ WHERE EXISTS (SELECT FROM pg_proc f WHERE f.proname = c.name AND f.pronamespace = 'pg_catalog'::regnamespace)
+   AND NOT EXISTS (SELECT FROM pg_type t WHERE t.typname = c.name)
+   AND NOT EXISTS (SELECT FROM pg_proc f JOIN pg_extension e ON e.extnamespace = f.pronamespace AND e.extname = 'postgis'
+                    WHERE f.proname = c.name)
+   AND c.name NOT IN ('extract', 'overlay', 'position', 'substring', 'normalize', 'overlaps', 'like', 'xmlexists', 'left', 'right')
+ GROUP BY 1;
+-- The check catches a planted unqualified count(x)...
+CREATE FUNCTION crimesnap.cs_test_unqualified(x bigint) RETURNS bigint LANGUAGE sql
+  AS $$ SELECT count(x) FROM (SELECT $1) s(x) -- format(not this) $$;
+SELECT is((SELECT names FROM unqualified_calls WHERE fn LIKE 'crimesnap.cs_test_unqualified%'), 'count',
+          'the check of unqualified pg_catalog calls finds a planted count(x)');
+DROP FUNCTION crimesnap.cs_test_unqualified(bigint);
+-- ...and there is none in crimesnap.
+SELECT is((SELECT string_agg(fn || ': ' || names, '; ') FROM unqualified_calls), NULL,
+          'every call of a pg_catalog function in crimesnap''s SQL and PL/pgSQL is schema-qualified');
+
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
             WHERE c.relnamespace = 'crimesnap'::regnamespace AND c.relrowsecurity),
           ARRAY['audit_log', 'batch', 'raw_crime', 'raw_crime_detail', 'reject', 'upload_detail_stage', 'withdrawal'],

@@ -272,7 +272,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
   END IF;
-  IF mode = 'dense' AND NOT (segment_length > 0) THEN
+  IF mode = 'dense' AND NOT (segment_length > 0::float8) THEN
     RAISE EXCEPTION 'segment_length % is not a length', segment_length
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Give the longest stretch of street one dense candidate stands for, in metres.';
@@ -323,7 +323,7 @@ BEGIN
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
   SELECT DISTINCT ON (x.neighbourhood_id, x.street_key) x.neighbourhood_id, x.street_key, x.name AS label
-    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
+    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, pg_catalog.sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
 
@@ -363,7 +363,7 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(s.lines, s.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
-                   WHERE ST_DWithin(a.geom, s.lines, d + 1)), d) AS geom) c
+                   WHERE ST_DWithin(a.geom, s.lines, d + 1::float8)), d) AS geom) c
      WHERE s.centre IS NOT NULL
      ORDER BY s.neighbourhood_id, s.street_key;
   ELSE
@@ -381,7 +381,7 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(seg.geom, seg.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
-                   WHERE ST_DWithin(a.geom, seg.geom, d + 1)), d) AS geom) c
+                   WHERE ST_DWithin(a.geom, seg.geom, d + 1::float8)), d) AS geom) c
      ORDER BY seg.area, seg.street, seg.segment, seg.part;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -397,7 +397,7 @@ BEGIN
                       THEN 'on the edge of its neighbourhood' END AS reject
             FROM pg_temp.cs_cand c2
             JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c2.neighbourhood_id
-            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02), c2.geom) AS geom) x
+            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02::float8, ''::text), c2.geom) AS geom) x
            WHERE c2.reject IS NULL AND NOT ST_Intersects(nb.geom, c2.geom)) m
    WHERE c.cand_no = m.cand_no;
 
@@ -410,7 +410,7 @@ BEGIN
      AND EXISTS (SELECT FROM pg_temp.cs_cand c2
                   WHERE c2.reject IS NULL AND c2.cand_no < c.cand_no
                     AND c2.neighbourhood_id = c.neighbourhood_id AND c2.label = c.label
-                    AND ST_DWithin(c2.geom, c.geom, 0.01));
+                    AND ST_DWithin(c2.geom, c.geom, 0.01::float8));
 
   -- ---- public places and premises: points that serve no address ----
   INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, geom, reject)
@@ -446,7 +446,7 @@ BEGIN
                     FROM pg_temp.cs_cand c2
                     JOIN crimesnap.snap_point o
                       ON o.version = prev AND o.neighbourhood_id = c2.neighbourhood_id
-                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01)
+                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01::float8)
                    WHERE c2.reject IS NULL
                      AND NOT EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, o.geom, d))
                      AND EXISTS (SELECT FROM crimesnap.neighbourhood nb
@@ -462,7 +462,7 @@ BEGIN
       FROM pg_temp.cs_cand c
       JOIN crimesnap.snap_point o
         ON o.version = prev AND o.neighbourhood_id = c.neighbourhood_id
-       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50)
+       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50::float8)
      WHERE c.reject IS NULL AND c.old_point_id IS NULL
        AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = o.point_id)
      ORDER BY ST_Distance(o.geom, c.geom), o.point_id, c.cand_no
@@ -476,7 +476,7 @@ BEGIN
   -- The id is the candidate's rank, the tie-break of select_snap_points(), so catchments come
   -- out the same there as in crimesnap.snap() and the audit.
   UPDATE pg_temp.cs_cand c SET rank = c.old_point_id WHERE c.old_point_id IS NOT NULL;
-  SELECT count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
+  SELECT pg_catalog.count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
   IF n_new > 0 THEN
     base := pg_catalog.nextval('crimesnap.snap_point_id_seq');
     PERFORM pg_catalog.setval('crimesnap.snap_point_id_seq', base + n_new - 1);
@@ -540,7 +540,7 @@ BEGIN
            pg_catalog.count(*) OVER (PARTITION BY p.neighbourhood_id) AS n
       FROM crimesnap.snap_point p WHERE p.version = v
   ), cells AS (
-    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0, nb.geom))).geom AS cell
+    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0::float8, nb.geom))).geom AS cell
       FROM pts x JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
      WHERE x.n > 1
      GROUP BY x.neighbourhood_id, nb.geom
@@ -562,25 +562,25 @@ BEGIN
   -- ---- notes, audit, current ----
   SELECT notes || pg_catalog.jsonb_build_object(
            'rejected', (SELECT coalesce(pg_catalog.jsonb_object_agg(r.reject, r.n), '{}')
-                          FROM (SELECT c.kind || ': ' || c.reject AS reject, count(*) AS n
+                          FROM (SELECT c.kind || ': ' || c.reject AS reject, pg_catalog.count(*) AS n
                                   FROM pg_temp.cs_cand c WHERE c.reject IS NOT NULL GROUP BY 1) r),
-           'moved_off_properties', (SELECT count(*) FROM pg_temp.cs_cand c
+           'moved_off_properties', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c
                                      WHERE c.kind = 'street' AND c.geom IS NOT NULL
-                                       AND NOT ST_DWithin(c.geom, c.target, 0.01)),
-           'pruned', (SELECT count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
-           'kept_ids', (SELECT count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
+                                       AND NOT ST_DWithin(c.geom, c.target, 0.01::float8)),
+           'pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
+           'kept_ids', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
                          WHERE s.kept AND c.old_point_id IS NOT NULL),
-           'addresses', (SELECT count(*) FROM pg_temp.cs_addr),
-           'addresses_outside_neighbourhoods', (SELECT count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
+           'addresses', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr),
+           'addresses_outside_neighbourhoods', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
     INTO notes;
   UPDATE crimesnap.snap_point_set s
-     SET point_count = (SELECT count(*) FROM crimesnap.snap_point p WHERE p.version = v),
+     SET point_count = (SELECT pg_catalog.count(*) FROM crimesnap.snap_point p WHERE p.version = v),
          build_notes = notes
    WHERE s.version = v;
 
   -- The audit recomputes every catchment with PostGIS, independently of the C code above; a
   -- set that fails it is never stored.
-  SELECT count(*) INTO n FROM crimesnap.audit_snap_points(v);
+  SELECT pg_catalog.count(*) INTO n FROM crimesnap.audit_snap_points(v);
   IF n > 0 THEN
     RAISE EXCEPTION 'snap point set % failed its own audit with % violations', v, n
       USING ERRCODE = 'internal_error',
@@ -714,7 +714,7 @@ BEGIN
     FROM (VALUES ('supplying_agency', supplying_agency), ('supplier_name', supplier_name),
                  ('supplier_contact', supplier_contact), ('dataset_name', dataset_name),
                  ('file_format', file_format), ('date_supplied', date_supplied::text)) AS x(name, value)
-   WHERE x.value IS NULL OR btrim(x.value) = '';
+   WHERE x.value IS NULL OR pg_catalog.btrim(x.value) = '';
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'batch metadata is missing: %', missing
       USING ERRCODE = 'null_value_not_allowed',
@@ -746,21 +746,21 @@ BEGIN
                  OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = crimesnap.calling_role()::pg_catalog.oid)))
     RETURNING u.*)
   SELECT c.*,
-         nullif(btrim(c.crime_ref), '') AS ref,
-         upper(btrim(c.offence_code)) AS code,
+         nullif(pg_catalog.btrim(c.crime_ref), '') AS ref,
+         pg_catalog.upper(pg_catalog.btrim(c.offence_code)) AS code,
          CASE WHEN c.committed_on ~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$' THEN
-           CASE WHEN substr(btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
-                 AND substr(btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
-                     extract(day FROM make_date(substr(btrim(c.committed_on), 1, 4)::int,
-                                                substr(btrim(c.committed_on), 6, 2)::int, 1)
+           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
+                     extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
+                                                pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
                                       + interval '1 month - 1 day')::int
-                 AND substr(btrim(c.committed_on), 1, 4)::int > 0
-                THEN substr(btrim(c.committed_on), 1, 10)::date END
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int > 0
+                THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
          END AS committed,
-         CASE WHEN nullif(btrim(c.easting), '') IS NULL AND nullif(btrim(c.northing), '') IS NULL THEN 'none'
+         CASE WHEN nullif(pg_catalog.btrim(c.easting), '') IS NULL AND nullif(pg_catalog.btrim(c.northing), '') IS NULL THEN 'none'
               WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
-               AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
-               AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
+               AND pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
+               AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
               ELSE 'bad' END AS loc_state,
          crimesnap.screen_context(c.context) AS context_finding,
          crimesnap.screen_context(c.outcome) AS outcome_finding
@@ -781,14 +781,14 @@ BEGIN
            WHEN pg_catalog.date_trunc('month', u.committed) <> m THEN 'date_outside_month'
            WHEN u.loc_state = 'bad' THEN 'impossible_coordinates'
            WHEN u.loc_state = 'ok' AND loc.neighbourhood_id IS NULL THEN 'outside_force_area'
-           WHEN u.loc_state = 'none' AND nullif(btrim(u.neighbourhood), '') IS NOT NULL
+           WHEN u.loc_state = 'none' AND nullif(pg_catalog.btrim(u.neighbourhood), '') IS NOT NULL
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
-                                 WHERE n.neighbourhood_id = btrim(u.neighbourhood)
+                                 WHERE n.neighbourhood_id = pg_catalog.btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
            WHEN u.context_finding IS NOT NULL THEN 'personal_data_in_context'
            WHEN u.outcome_finding IS NOT NULL THEN 'personal_data_in_outcome'
          END AS reason_code
-    FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
+    FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
     LEFT JOIN LATERAL (
       SELECT g.geom,
@@ -796,9 +796,9 @@ BEGIN
                (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
                  WHERE n.force_id = register_batch.force AND ST_Intersects(n.geom, g.geom)
                  ORDER BY n.neighbourhood_id COLLATE "C" LIMIT 1)
-             ELSE nullif(btrim(u.neighbourhood), '') END AS neighbourhood_id
+             ELSE nullif(pg_catalog.btrim(u.neighbourhood), '') END AS neighbourhood_id
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
-                          THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
+                          THEN ST_SetSRID(ST_MakePoint(pg_catalog.btrim(u.easting)::float8, pg_catalog.btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true;
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
@@ -816,7 +816,7 @@ BEGIN
      neighbourhood_id, outcome, context)
   SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref),
          m, c.code, c.committed, c.geom, c.neighbourhood_id,
-         nullif(btrim(c.outcome), ''), nullif(btrim(c.context), '')
+         nullif(pg_catalog.btrim(c.outcome), ''), nullif(pg_catalog.btrim(c.context), '')
     FROM pg_temp.cs_checked c
    WHERE c.reason_code IS NULL
    ORDER BY c.upload_row;
@@ -829,15 +829,15 @@ BEGIN
          rr.description || CASE c.reason_code
            WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
            WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
-                                                             (SELECT count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
+                                                             (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
            WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
            WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
            WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
            WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
-                                                               coalesce(nullif(btrim(c.easting), ''), 'empty'),
-                                                               coalesce(nullif(btrim(c.northing), ''), 'empty'))
+                                                               coalesce(nullif(pg_catalog.btrim(c.easting), ''), 'empty'),
+                                                               coalesce(nullif(pg_catalog.btrim(c.northing), ''), 'empty'))
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
-                                                           btrim(c.easting), btrim(c.northing), register_batch.force)
+                                                           pg_catalog.btrim(c.easting), pg_catalog.btrim(c.northing), register_batch.force)
            WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
            WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', c.context_finding)
            WHEN 'personal_data_in_outcome' THEN pg_catalog.format(' (%s)', c.outcome_finding)
@@ -943,7 +943,7 @@ DECLARE
   id_key bytea;
 BEGIN
   PERFORM crimesnap.assert_admin('rotate the persistent id key');
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'rotating the persistent id key needs a reason'
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Every published id changes: say why, for example that the key was exposed.';
@@ -993,7 +993,7 @@ BEGIN
       LEFT JOIN crimesnap.snap_point sp ON sp.version = c.snap_version AND sp.point_id = c.point_id
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*)
+    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*)
       FROM crimesnap.trend_member t
      WHERE t.force_id = roll_off_before.force AND t.month = r.month
      GROUP BY 1, 2, 3, 4, 5;
@@ -1155,9 +1155,9 @@ BEGIN
          pg_catalog.format('publication says %s records (%s mapped, %s without a location); the outputs hold %s (%s mapped)',
                            p.crimes, p.mapped, p.no_location, coalesce(s.crimes, t.crimes, 0), coalesce(s.mapped, t.mapped, 0))
     FROM crimesnap.publication p
-    LEFT JOIN LATERAL (SELECT count(*) AS crimes, count(c.point_id) AS mapped FROM crimesnap.published_crime c
+    LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS crimes, pg_catalog.count(c.point_id) AS mapped FROM crimesnap.published_crime c
                         WHERE c.force_id = p.force_id AND c.month = p.month) s ON p.status = 'street-level'
-    LEFT JOIN LATERAL (SELECT sum(x.crimes) AS crimes, sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
+    LEFT JOIN LATERAL (SELECT pg_catalog.sum(x.crimes) AS crimes, pg_catalog.sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
                          FROM crimesnap.trend x
                         WHERE x.force_id = p.force_id AND x.month = p.month) t ON p.status = 'rolled-off'
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
@@ -1169,7 +1169,7 @@ BEGIN
                            coalesce(a.lsoa_code, b.lsoa_code, 'no LSOA'),
                            coalesce(a.category, b.category), coalesce(a.crimes, 0), coalesce(b.crimes, 0))
     FROM (SELECT * FROM crimesnap.trend t WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)) a
-    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*) AS crimes
+    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*) AS crimes
                  FROM crimesnap.trend_member t
                 WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)
                 GROUP BY 1, 2, 3, 4, 5) b
@@ -1190,7 +1190,7 @@ BEGIN
          pg_catalog.format('still street-level although %s is the newest month and crimesnap.street_level_months is %s',
                            pg_catalog.to_char(newest.month, 'YYYY-MM'), n)
     FROM crimesnap.publication p
-    JOIN LATERAL (SELECT max(q.month) AS month FROM crimesnap.publication q
+    JOIN LATERAL (SELECT pg_catalog.max(q.month) AS month FROM crimesnap.publication q
                    WHERE q.force_id = p.force_id AND q.status = 'street-level') newest ON true
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
      AND p.status = 'street-level' AND p.month < newest.month - pg_catalog.make_interval(months => n - 1);
@@ -1298,7 +1298,7 @@ BEGIN
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
   ANALYZE pg_temp.cs_live;
-  SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
+  SELECT pg_catalog.count(*) - (SELECT pg_catalog.count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
 
@@ -1348,18 +1348,18 @@ BEGIN
 
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
-    FROM (SELECT count(*)::integer AS crimes, count(c.point_id)::integer AS mapped
+    FROM (SELECT pg_catalog.count(*)::integer AS crimes, pg_catalog.count(c.point_id)::integer AS mapped
             FROM crimesnap.published_crime c
            WHERE c.force_id = publish_month.force AND c.month = m) x
    WHERE p.force_id = publish_month.force AND p.month = m
   RETURNING p.crimes, p.mapped, p.no_location, p.withheld INTO crimes, mapped, no_location, withheld;
 
   -- Roll-off in the same transaction: only the newest street_level_months months stay.
-  SELECT (max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
+  SELECT (pg_catalog.max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
     INTO keep_from
     FROM crimesnap.publication p
    WHERE p.force_id = publish_month.force AND p.status = 'street-level';
-  SELECT count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
+  SELECT pg_catalog.count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
 
   -- The audit proves the rules on what was just written; a violation undoes it all.
   SELECT a.* INTO problem FROM crimesnap.audit_publication(publish_month.force, NULL) a LIMIT 1;
@@ -1395,7 +1395,7 @@ DECLARE
   wid bigint;
   g record;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the complaint or decision it answers; it goes to the audit log.';
   END IF;
@@ -1471,7 +1471,7 @@ BEGIN
       HINT = 'See crimesnap.force.';
   END IF;
   PERFORM crimesnap.assert_acts_for(withdraw_force.force);
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
   END IF;
@@ -1491,7 +1491,7 @@ BEGIN
   DELETE FROM crimesnap.published_crime c
    WHERE c.force_id = withdraw_force.force AND (m IS NULL OR c.month = m);
   GET DIAGNOSTICS removed = ROW_COUNT;
-  SELECT coalesce(sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
+  SELECT coalesce(pg_catalog.sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
    WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend_member t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
@@ -1515,7 +1515,7 @@ AS $fn$
 DECLARE
   w crimesnap.withdrawal;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a reinstatement needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the decision it carries out; it goes to the audit log.';
   END IF;
@@ -1546,6 +1546,67 @@ COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
 
 -- ---- exact argument types and pg_catalog-qualified calls (every section) ----
 -- Every function whose body changed for docs/security.md's rule on calls, as it now stands.
+CREATE OR REPLACE FUNCTION crimesnap.normalise_input_geometry()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  want text := TG_ARGV[0];      -- 'POINT', 'LINE' or 'POLYGON'
+  g geometry := NEW.geom;
+  kind text;
+BEGIN
+  IF g IS NULL THEN
+    RETURN NEW;                 -- the column's NOT NULL constraint speaks for itself
+  END IF;
+  IF ST_IsEmpty(g) THEN
+    RAISE EXCEPTION 'empty geometry in %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME
+      USING ERRCODE = 'data_exception',
+            HINT = 'Leave out rows without a location; raw crimes without one go in with no easting and northing.';
+  END IF;
+  IF ST_SRID(g) = 0 THEN
+    IF ST_XMin(g) < -100000::float8 OR ST_XMax(g) > 800000::float8
+       OR ST_YMin(g) < -100000::float8 OR ST_YMax(g) > 1400000::float8
+       OR (ST_XMax(g) BETWEEN -180::float8 AND 180::float8 AND ST_YMax(g) BETWEEN -90::float8 AND 90::float8) THEN
+      RAISE EXCEPTION 'geometry in %.% has no SRID and does not look like British National Grid',
+                      TG_TABLE_SCHEMA, TG_TABLE_NAME
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = pg_catalog.format('Its extent is %s.', ST_AsText(Box2D(g))),
+              HINT = 'Load EWKT with its SRID, for example ''SRID=4326;POINT(-0.13 51.52)'' for longitude and latitude.';
+    END IF;
+    g := ST_SetSRID(g, 27700);
+  ELSIF ST_SRID(g) <> 27700 THEN
+    g := ST_Transform(g, 27700);
+  END IF;
+
+  kind := GeometryType(g);
+  IF want = 'POINT' AND kind <> 'POINT' THEN
+    RAISE EXCEPTION '%.% needs a point, not a %', TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.lower(kind)
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Reduce buildings to a point first, for example with ST_PointOnSurface(geom).';
+  ELSIF want = 'LINE' AND kind NOT IN ('LINESTRING', 'MULTILINESTRING') THEN
+    RAISE EXCEPTION '%.% needs a linestring, not a %', TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.lower(kind)
+      USING ERRCODE = 'invalid_parameter_value';
+  ELSIF want = 'POLYGON' THEN
+    IF kind NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
+      RAISE EXCEPTION '%.% needs a polygon, not a %', TG_TABLE_SCHEMA, TG_TABLE_NAME, pg_catalog.lower(kind)
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT ST_IsValid(g) THEN
+      RAISE EXCEPTION 'invalid polygon in %.%: %', TG_TABLE_SCHEMA, TG_TABLE_NAME,
+                      ST_IsValidReason(g)
+        USING ERRCODE = 'invalid_parameter_value',
+              HINT = 'Repair it before loading, for example with ST_MakeValid(geom).';
+    END IF;
+    g := ST_Multi(g);
+  END IF;
+  NEW.geom := g;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.normalise_input_geometry() IS
+  'Trigger: puts every loaded geometry into British National Grid and the shape its table expects, or fails with a hint.';
+
 CREATE OR REPLACE FUNCTION crimesnap.street_pieces()
 RETURNS TABLE (street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)
 LANGUAGE sql STABLE
@@ -1568,13 +1629,110 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.street_pieces() IS
   'Named (or numbered: a road with no name goes by its ref) centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
 
+CREATE OR REPLACE FUNCTION crimesnap.catchments(version integer DEFAULT NULL)
+RETURNS TABLE (point_id bigint, addresses bigint)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  -- Recomputed from the addresses as they are now, not read from the stored counts, and
+  -- with PostGIS rather than the builder's C code, so that the audit checks the builder.
+  WITH v AS (
+    SELECT coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current)) AS version
+  ), nearest AS (
+    SELECT (SELECT p.point_id FROM crimesnap.snap_point p, v
+             WHERE p.version = v.version AND p.neighbourhood_id = nb.neighbourhood_id
+             ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS point_id
+      FROM crimesnap.address a
+      CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
+  )
+  SELECT p.point_id, pg_catalog.count(n.point_id)
+    FROM crimesnap.snap_point p
+    JOIN v ON p.version = v.version
+    LEFT JOIN nearest n ON n.point_id = p.point_id
+   GROUP BY p.point_id
+$fn$;
+COMMENT ON FUNCTION crimesnap.catchments(integer) IS
+  'Catchment size of every point of a set (default: the current set): the postal addresses whose nearest point inside their own neighbourhood is that point, ties to the lowest point id. Computed with PostGIS, independently of the builder.';
+
+CREATE OR REPLACE FUNCTION crimesnap.audit_snap_points(version integer DEFAULT NULL)
+RETURNS TABLE (point_id bigint, violation text, detail text)
+LANGUAGE plpgsql
+STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  v integer := coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current));
+  k integer;
+  set_mode text;
+  mindist double precision := crimesnap.setting('min_property_distance')::double precision;
+BEGIN
+  SELECT s.min_addresses, s.mode INTO k, set_mode FROM crimesnap.snap_point_set s WHERE s.version = v;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'snap point set version % does not exist', coalesce(v::text, '(none current)')
+      USING ERRCODE = 'no_data_found',
+            HINT = 'Build one with crimesnap.build_snap_points().';
+  END IF;
+  -- The set's own k, but never below the threshold in force now.
+  k := greatest(k, crimesnap.setting('min_addresses')::integer);
+
+  RETURN QUERY
+  SELECT c.point_id, 'catchment under k'::text,
+         pg_catalog.format('%s point "%s" has a catchment of %s addresses; k is %s%s', p.kind, p.label,
+                           c.addresses, k, CASE WHEN p.kind <> 'street' THEN ' (or none, for a ' || p.kind || ' point)' ELSE '' END)
+    FROM crimesnap.catchments(v) c
+    JOIN crimesnap.snap_point p ON p.version = v AND p.point_id = c.point_id
+   WHERE (p.kind = 'street' AND c.addresses < k)
+      OR (p.kind <> 'street' AND c.addresses BETWEEN 1 AND k - 1)
+   ORDER BY c.point_id;
+
+  RETURN QUERY
+  SELECT p.point_id, 'too close to an address'::text,
+         pg_catalog.format('address %s is %s m away; crimesnap.min_property_distance is %s m',
+                           a.address_id, pg_catalog.round(ST_Distance(a.geom, p.geom)::numeric, 2), mindist)
+    FROM crimesnap.snap_point p
+    CROSS JOIN LATERAL (SELECT a.address_id, a.geom FROM crimesnap.address a
+                         WHERE ST_DWithin(a.geom, p.geom, mindist)
+                         ORDER BY a.geom <-> p.geom, a.address_id LIMIT 1) a
+   WHERE p.version = v
+   ORDER BY p.point_id;
+
+  RETURN QUERY
+  SELECT p.point_id, 'outside its neighbourhood'::text,
+         pg_catalog.format('point is %s m outside neighbourhood %s',
+                           pg_catalog.round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
+    FROM crimesnap.snap_point p
+    JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = p.neighbourhood_id
+   WHERE p.version = v AND NOT ST_Intersects(n.geom, p.geom)
+   ORDER BY p.point_id;
+
+  IF set_mode = 'street' THEN
+    RETURN QUERY
+    WITH counts AS (
+      SELECT a.neighbourhood_id, a.street_key, pg_catalog.count(*) AS n
+        FROM crimesnap.address_streets() a
+       WHERE a.street_key IS NOT NULL
+       GROUP BY 1, 2)
+    SELECT p.point_id, 'street under k'::text,
+           pg_catalog.format('street "%s" has %s addresses; k is %s', p.label, coalesce(c.n, 0), k)
+      FROM crimesnap.snap_point p
+      LEFT JOIN counts c ON c.neighbourhood_id = p.neighbourhood_id
+                        AND c.street_key = crimesnap.normalise_street_name(p.label)
+     WHERE p.version = v AND p.kind = 'street' AND coalesce(c.n, 0) < k
+     ORDER BY p.point_id;
+  END IF;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.audit_snap_points(integer) IS
+  'Proves the privacy promise of a snap point set (default: current) on the data as it is now: one row per violation (catchment under k, too close to an address, outside its neighbourhood, and in street mode street under k), none when clean.';
+
 CREATE OR REPLACE FUNCTION crimesnap.location_label_problem(label text)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
   SELECT CASE
-    WHEN $1 IS NULL OR btrim($1) = '' THEN 'the label is empty'
+    WHEN $1 IS NULL OR pg_catalog.btrim($1) = '' THEN 'the label is empty'
     WHEN $1 ~ '^\s*[0-9]' THEN 'the label starts with a number, like a house number'
     WHEN crimesnap.screen_context($1) IS NOT NULL
       THEN pg_catalog.format('the label holds a %s', crimesnap.screen_context($1))
@@ -1583,12 +1741,163 @@ AS $fn$
      AND NOT EXISTS (SELECT FROM crimesnap.street s
                       WHERE s.name IS NULL
                         AND crimesnap.normalise_street_name(pg_catalog.split_part(s.ref, ';', 1)) = crimesnap.normalise_street_name($1))
-     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE lower(c.class) = lower(btrim($1)))
+     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE pg_catalog.lower(c.class) = pg_catalog.lower(pg_catalog.btrim($1)))
       THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
   END
 $fn$;
 COMMENT ON FUNCTION crimesnap.location_label_problem(text) IS
   'Why a snap point label may not be published as "On or near <label>" (a house number, a postcode, a building name), or NULL when it may.';
+
+CREATE OR REPLACE FUNCTION crimesnap.publishable_from(month date)
+RETURNS date
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT (pg_catalog.date_trunc('month', $1) + interval '1 month' - interval '1 day')::date
+         + crimesnap.setting('min_age_days')::integer
+$fn$;
+COMMENT ON FUNCTION crimesnap.publishable_from(date) IS
+  'First day a month may be published: its last day plus crimesnap.min_age_days.';
+
+CREATE OR REPLACE FUNCTION crimesnap.latest_publishable_month(reference_date date)
+RETURNS date
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  -- A month is publishable when its last day is on or before reference_date - min_age_days.
+  SELECT (pg_catalog.date_trunc('month', $1 - crimesnap.setting('min_age_days')::integer + 1)
+          - interval '1 month')::date
+$fn$;
+COMMENT ON FUNCTION crimesnap.latest_publishable_month(date) IS
+  'The newest month that may be published as of reference_date.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.poly_from_text(poly text)
+RETURNS geometry
+LANGUAGE plpgsql IMMUTABLE STRICT
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  pts geometry[];
+  pair text;
+  lat float8;
+  lng float8;
+BEGIN
+  -- police.uk's poly parameter: lat,lng pairs separated by colons; the ring closes itself.
+  FOREACH pair IN ARRAY pg_catalog.regexp_split_to_array(pg_catalog.btrim(poly), '\s*:\s*') LOOP
+    IF pair !~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*,\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' THEN
+      RAISE EXCEPTION 'poly point "%" is not "latitude,longitude"', pair
+        USING ERRCODE = 'invalid_text_representation',
+              HINT = 'Give the polygon as police.uk does: 52.268,0.543:52.794,0.238:52.130,0.478';
+    END IF;
+    lat := pg_catalog.split_part(pair, ',', 1)::float8;
+    lng := pg_catalog.split_part(pair, ',', 2)::float8;
+    IF lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
+      RAISE EXCEPTION 'poly point "%" is not a latitude and longitude', pair
+        USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    pts := pg_catalog.array_append(pts, ST_MakePoint(lng, lat));
+  END LOOP;
+  IF pg_catalog.cardinality(pts) < 3 THEN
+    RAISE EXCEPTION 'a poly needs at least 3 points, not %', coalesce(pg_catalog.cardinality(pts), 0)
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF NOT ST_Equals(pts[1], pts[pg_catalog.cardinality(pts)]) THEN
+    pts := pg_catalog.array_append(pts, pts[1]);
+  END IF;
+  RETURN ST_SetSRID(ST_MakePolygon(ST_MakeLine(pts)), 4326);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.poly_from_text(text) IS
+  'A polygon (EPSG:4326) from police.uk''s poly parameter, "lat,lng:lat,lng:...": for crimesnap_api.street_crimes_in_area().';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.street_crimes_near(lat double precision, lng double precision,
+                                                 month text DEFAULT NULL, category text DEFAULT NULL)
+RETURNS SETOF crimesnap_api.street_crime
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM');
+  centre geometry;
+  n bigint;
+BEGIN
+  IF lat IS NULL OR lng IS NULL OR lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
+    RAISE EXCEPTION 'lat % and lng % are not a WGS84 latitude and longitude', coalesce(lat::text, 'NULL'), coalesce(lng::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example lat => 51.5235, lng => -0.1337.';
+  END IF;
+  centre := ST_Transform(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 27700);
+  -- police.uk's radius: one mile from the point, measured to the published snap points.
+  RETURN QUERY
+  SELECT c.* FROM crimesnap.published_street_crime c
+   WHERE ST_DWithin(c.geom, centre, 1609.344::float8)
+     AND (m IS NULL OR c.month = m)
+     AND (street_crimes_near.category IS NULL OR street_crimes_near.category = 'all-crime'
+          OR c.category = street_crimes_near.category)
+   ORDER BY c.id
+   LIMIT 10001;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n > 10000 THEN
+    RAISE EXCEPTION 'more than 10000 crimes are within a mile of %, %', lat, lng
+      USING ERRCODE = 'program_limit_exceeded',
+            DETAIL = 'police.uk returns at most 10,000 crimes per request.',
+            HINT = 'Ask for one month or one category, or use crimesnap_api.street_crimes_in_area() with a smaller area.';
+  END IF;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.street_crimes_near(double precision, double precision, text, text) IS
+  'Street-level crimes within one mile of a WGS84 point (police.uk''s crimes-street by lat/lng), for a month (YYYY-MM, default every month on the map) and category (slug or all-crime). Fails past 10,000 rows.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.street_crimes_in_area(area geometry, month text DEFAULT NULL, category text DEFAULT NULL)
+RETURNS SETOF crimesnap_api.street_crime
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM');
+  g geometry := area;
+  n bigint;
+BEGIN
+  IF g IS NULL OR GeometryType(g) NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
+    RAISE EXCEPTION 'the area must be a polygon, not %', coalesce(pg_catalog.lower(GeometryType(g)), 'NULL')
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Build one with crimesnap_api.poly_from_text(''52.268,0.543:52.794,0.238:52.130,0.478'') or ST_GeomFromGeoJSON().';
+  END IF;
+  IF ST_NPoints(g) > 10000 THEN
+    RAISE EXCEPTION 'the area has % vertices, more than 10000', ST_NPoints(g)
+      USING ERRCODE = 'program_limit_exceeded', HINT = 'Simplify it first, for example with ST_Simplify().';
+  END IF;
+  IF NOT ST_IsValid(g) THEN
+    RAISE EXCEPTION 'the area is not a valid polygon: %', ST_IsValidReason(g)
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Repair it, for example with ST_MakeValid().';
+  END IF;
+  -- An area without an SRID is longitude and latitude, as police.uk's poly is.
+  IF ST_SRID(g) = 0 THEN
+    g := ST_SetSRID(g, 4326);
+  END IF;
+  IF ST_SRID(g) <> 27700 THEN
+    g := ST_Transform(g, 27700);
+  END IF;
+  RETURN QUERY
+  SELECT c.* FROM crimesnap.published_street_crime c
+   WHERE ST_Intersects(c.geom, g)
+     AND (m IS NULL OR c.month = m)
+     AND (street_crimes_in_area.category IS NULL OR street_crimes_in_area.category = 'all-crime'
+          OR c.category = street_crimes_in_area.category)
+   ORDER BY c.id
+   LIMIT 10001;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n > 10000 THEN
+    RAISE EXCEPTION 'more than 10000 crimes are in the area'
+      USING ERRCODE = 'program_limit_exceeded',
+            DETAIL = 'police.uk returns at most 10,000 crimes per request.',
+            HINT = 'Ask for one month or one category, or a smaller area.';
+  END IF;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.street_crimes_in_area(geometry, text, text) IS
+  'Street-level crimes at snap points inside a polygon (any SRID; none means EPSG:4326), for a month and category as street_crimes_near(). Fails past 10,000 rows.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_csv(force text DEFAULT NULL, month text DEFAULT NULL)
 RETURNS TABLE ("Crime ID" text, "Month" text, "Reported by" text, "Falls within" text,
@@ -1601,7 +1910,7 @@ AS $fn$
   -- with an empty Crime ID, and crimes with no location as "No Location" with empty
   -- coordinates and LSOA, so that they count in the file's totals too.
   SELECT x.persistent_id, x.month, x.force_name, x.force_name,
-         round(x.longitude::numeric, 6)::text, round(x.latitude::numeric, 6)::text,
+         pg_catalog.round(x.longitude::numeric, 6)::text, pg_catalog.round(x.latitude::numeric, 6)::text,
          x.location, x.lsoa_code, x.lsoa_name, x.category_name, x.outcome_status, x.context
     FROM (SELECT s.id, s.persistent_id, s.month, s.force, s.force_name, s.longitude, s.latitude,
                  s.street_name AS location, s.lsoa_code, s.lsoa_name, s.category_name, s.outcome_status, s.context
@@ -1624,24 +1933,519 @@ RETURNS json
 LANGUAGE sql IMMUTABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT json_build_object(
+  SELECT pg_catalog.json_build_object(
            'type', 'FeatureCollection',
-           'features', coalesce(json_agg(json_build_object(
+           'features', coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
               'type', 'Feature',
               'id', c.id,
-              'geometry', json_build_object('type', 'Point',
-                                            'coordinates', json_build_array(round(c.longitude::numeric, 6),
-                                                                            round(c.latitude::numeric, 6))),
-              'properties', json_build_object(
+              'geometry', pg_catalog.json_build_object('type', 'Point',
+                                            'coordinates', pg_catalog.json_build_array(pg_catalog.round(c.longitude::numeric, 6),
+                                                                            pg_catalog.round(c.latitude::numeric, 6))),
+              'properties', pg_catalog.json_build_object(
                  'id', c.id, 'persistent_id', c.persistent_id, 'month', c.month,
                  'category', c.category, 'force', c.force, 'street_id', c.street_id,
                  'street_name', c.street_name, 'lsoa_code', c.lsoa_code, 'lsoa_name', c.lsoa_name,
                  'outcome_status', c.outcome_status, 'context', c.context))
               ORDER BY c.id), '[]'::json))
-    FROM unnest($1) c
+    FROM pg_catalog.unnest($1) c
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.feature_collection(crimesnap_api.street_crime[]) IS
   'Street-level rows as a GeoJSON FeatureCollection as RFC 7946 says: WGS84 longitude and latitude rounded to six decimals, one Point feature per crime at its snap point.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.geojson(force text, month text)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT crimesnap_api.feature_collection(coalesce(pg_catalog.array_agg(c), '{}'))
+    FROM crimesnap_api.street_crime c
+   WHERE c.force = $1 AND c.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM')
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.geojson(text, text) IS
+  'A force''s street-level month (YYYY-MM) as a GeoJSON FeatureCollection in WGS84.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.geojson_area(area geometry, month text DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT crimesnap_api.feature_collection(coalesce(pg_catalog.array_agg(c), '{}'))
+    FROM crimesnap_api.street_crimes_in_area($1, $2) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.geojson_area(geometry, text) IS
+  'The street-level crimes of a month inside an area, as a GeoJSON FeatureCollection in WGS84; the 10,000-row cap of street_crimes_in_area() applies.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.street_crime)
+RETURNS json
+LANGUAGE sql IMMUTABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.json_build_object(
+    'category', ($1).category,
+    'location_type', 'Force',
+    'location', pg_catalog.json_build_object(
+       'latitude', crimesnap_api.police_uk_coordinate(($1).latitude),
+       'street', pg_catalog.json_build_object('id', ($1).street_id, 'name', ($1).street_name),
+       'longitude', crimesnap_api.police_uk_coordinate(($1).longitude)),
+    'context', coalesce(($1).context, ''),
+    -- ASB has no persistent id and no outcome on police.uk.
+    'outcome_status', CASE WHEN ($1).outcome_status IS NOT NULL AND ($1).persistent_id IS NOT NULL
+                           THEN pg_catalog.json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
+    'persistent_id', coalesce(($1).persistent_id, ''),
+    'id', ($1).id,
+    'location_subtype', '',
+    'month', ($1).month)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.street_crime) IS
+  'One street-level crime as a police.uk crimes-street element: category, location_type "Force", location (six-decimal strings, street id and name), context ("" when none), outcome_status (null or {category, date}), persistent_id ("" for ASB), id, location_subtype "", month.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.no_location_crime)
+RETURNS json
+LANGUAGE sql IMMUTABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.json_build_object(
+    'category', ($1).category,
+    'location_type', NULL,
+    'location', NULL,
+    'context', coalesce(($1).context, ''),
+    'outcome_status', CASE WHEN ($1).outcome_status IS NOT NULL AND ($1).persistent_id IS NOT NULL
+                           THEN pg_catalog.json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
+    'persistent_id', coalesce(($1).persistent_id, ''),
+    'id', ($1).id,
+    'location_subtype', '',
+    'month', ($1).month)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.no_location_crime) IS
+  'One crime without a location as a police.uk crimes-no-location element: as a street crime, with location and location_type null.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_street(lat double precision, lng double precision,
+                                                      date text DEFAULT NULL, category text DEFAULT 'all-crime')
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+    FROM (SELECT crimesnap_api.police_uk_month($3) AS m) mo,
+         LATERAL crimesnap_api.street_crimes_near($1, $2, mo.m, crimesnap_api.police_uk_category($4, mo.m)) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street(double precision, double precision, text, text) IS
+  'police.uk''s crimes-street/<category>?lat=&lng=&date=: the crimes of a month within a mile of a point, as a json array. date NULL: the newest month on the map. At most 10,000 (54000 past that).';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_street_poly(poly text, date text DEFAULT NULL,
+                                                           category text DEFAULT 'all-crime')
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+    FROM (SELECT crimesnap_api.police_uk_month($2) AS m) mo,
+         LATERAL crimesnap_api.street_crimes_in_area(crimesnap_api.poly_from_text($1), mo.m,
+                                                     crimesnap_api.police_uk_category($3, mo.m)) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_poly(text, text, text) IS
+  'police.uk''s crimes-street/<category>?poly=lat,lng:lat,lng:...&date=: the crimes of a month inside a polygon, as a json array. At most 10,000 (54000 past that).';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_at_location(location_id bigint, date text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(date);
+  answer json;
+BEGIN
+  -- A location is a snap point of a set some month on the map was published with.
+  IF location_id IS NULL OR NOT EXISTS (
+       SELECT FROM crimesnap.snap_point p
+        WHERE p.point_id = location_id
+          AND p.version IN (SELECT pub.snap_version FROM crimesnap.publication pub WHERE pub.status = 'street-level')) THEN
+    RAISE EXCEPTION 'unknown location id %', coalesce(location_id::text, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Location ids are the street ids of crimesnap_api.street_crime.';
+  END IF;
+  SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+    INTO answer
+    FROM crimesnap_api.street_crime c
+   WHERE c.street_id = location_id AND c.month = m;
+  RETURN answer;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(bigint, text) IS
+  'police.uk''s crimes-at-location?location_id=&date=: the crimes of a month at one location (snap point), as a json array. SECURITY DEFINER: it checks the id against the snap points of the months on the map.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_at_location(lat double precision, lng double precision,
+                                                           date text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(date);
+  centre geometry;
+  nearest bigint;
+BEGIN
+  IF lat IS NULL OR lng IS NULL OR lat NOT BETWEEN -90::float8 AND 90::float8
+     OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
+    RAISE EXCEPTION 'lat % and lng % are not a WGS84 latitude and longitude', coalesce(lat::text, 'NULL'), coalesce(lng::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example lat => 51.7083, lng => -1.2646.';
+  END IF;
+  centre := ST_Transform(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 27700);
+  -- police.uk: the nearest pre-defined location, whether or not it has crimes that month.
+  SELECT p.point_id INTO nearest
+    FROM crimesnap.snap_point p
+   WHERE p.version IN (SELECT pub.snap_version FROM crimesnap.publication pub
+                        WHERE pub.status = 'street-level' AND pg_catalog.to_char(pub.month, 'YYYY-MM') = m)
+   ORDER BY p.geom <-> centre, p.point_id
+   LIMIT 1;
+  IF nearest IS NULL THEN
+    RETURN '[]'::json;
+  END IF;
+  RETURN (SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+            FROM crimesnap_api.street_crime c
+           WHERE c.street_id = nearest AND c.month = m);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(double precision, double precision, text) IS
+  'police.uk''s crimes-at-location?lat=&lng=&date=: the crimes of a month at the location (snap point) nearest a WGS84 point, as a json array; [] when that location had none. SECURITY DEFINER for the snap points'' index.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_no_location(category text, force text, date text DEFAULT NULL)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(date);
+  cat text := crimesnap_api.police_uk_category(category, m);
+BEGIN
+  IF force IS NULL OR NOT EXISTS (SELECT FROM crimesnap_api.force f WHERE f.force = police_uk_crimes_no_location.force) THEN
+    RAISE EXCEPTION 'unknown force "%"', coalesce(force, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_forces() for the force ids.';
+  END IF;
+  RETURN (SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(n) ORDER BY n.id), '[]'::json)
+            FROM crimesnap_api.no_location_crimes(force, m, cat) n);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_no_location(text, text, text) IS
+  'police.uk''s crimes-no-location?category=&force=&date=: a force''s crimes of a month without a location, as a json array.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime_last_updated()
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(NULL);
+BEGIN
+  RETURN pg_catalog.json_build_object('date', m || '-01');
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime_last_updated() IS
+  'police.uk''s crime-last-updated: {"date": "YYYY-MM-01"}, the newest month on the map (police.uk gives the month of the latest data, not the day it was loaded).';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime_categories(date text DEFAULT NULL)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.json_agg(pg_catalog.json_build_object('url', c.url, 'name', c.name))
+    FROM crimesnap_api.categories($1) c
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crime_categories(text) IS
+  'police.uk''s crime-categories?date=: [{"url", "name"}] of the month, all-crime first.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_street_dates()
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('date', d.month, 'stop-and-search', '[]'::json) ORDER BY d.month DESC), '[]'::json)
+    FROM (SELECT DISTINCT p.month FROM crimesnap_api.published_month p WHERE p.status = 'street-level') d
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_dates() IS
+  'police.uk''s crimes-street-dates: [{"date": "YYYY-MM", "stop-and-search": []}], the months on the map, newest first (crimesnap has no stop and search data).';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_forces()
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('id', f.force, 'name', f.name) ORDER BY f.force), '[]'::json)
+    FROM crimesnap_api.force f
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_forces() IS
+  'police.uk''s forces: [{"id", "name"}].';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_force(id text)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.json_build_object('description', NULL, 'url', NULL, 'engagement_methods', '[]'::json,
+                           'telephone', NULL, 'id', f.force, 'name', f.name)
+    FROM crimesnap_api.force f
+   WHERE f.force = crimesnap_api.police_uk_check_force($1)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_force(text) IS
+  'police.uk''s forces/<id>: {"description", "url", "engagement_methods", "telephone", "id", "name"}; crimesnap keeps no contact details, so those are null and [].';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_neighbourhoods(force text)
+RETURNS json
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('id', n.neighbourhood_id, 'name', n.name) ORDER BY n.neighbourhood_id), '[]'::json)
+    FROM crimesnap_api.neighbourhood n
+   WHERE n.force = crimesnap_api.police_uk_check_force($1)
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhoods(text) IS
+  'police.uk''s <force>/neighbourhoods: [{"id", "name"}].';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(force text, neighbourhood text)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  g geometry;
+BEGIN
+  SELECT n.geom_wgs84 INTO g FROM crimesnap_api.neighbourhood n
+   WHERE n.force = crimesnap_api.police_uk_check_force(police_uk_neighbourhood_boundary.force)
+     AND n.neighbourhood_id = neighbourhood;
+  IF g IS NULL THEN
+    RAISE EXCEPTION 'force "%" has no neighbourhood "%"', force, coalesce(neighbourhood, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_neighbourhoods(force) for its neighbourhoods.';
+  END IF;
+  -- police.uk's list of vertices: the outer ring of each polygon in turn.
+  RETURN (SELECT pg_catalog.json_agg(pg_catalog.json_build_object('latitude', crimesnap_api.police_uk_coordinate(ST_Y(v.geom)),
+                                            'longitude', crimesnap_api.police_uk_coordinate(ST_X(v.geom)))
+                          ORDER BY v.part, v.n)
+            FROM (SELECT d.path[1] AS part, r.path[1] AS n, r.geom
+                    FROM ST_Dump(g) d,
+                         LATERAL ST_DumpPoints(ST_ExteriorRing(d.geom)) r) v);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(text, text) IS
+  'police.uk''s <force>/<neighbourhood>/boundary: [{"latitude", "longitude"}] (six-decimal strings), the outer ring of each part of the boundary.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_locate_neighbourhood(q text)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  lat float8;
+  lng float8;
+  found crimesnap_api.neighbourhood;
+BEGIN
+  IF q IS NULL OR q !~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*,\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' THEN
+    RAISE EXCEPTION 'q "%" is not "latitude,longitude"', coalesce(q, 'NULL')
+      USING ERRCODE = 'invalid_text_representation', HINT = 'For example q => ''51.7083,-1.2646''.';
+  END IF;
+  lat := pg_catalog.split_part(q, ',', 1)::float8;
+  lng := pg_catalog.split_part(q, ',', 2)::float8;
+  IF lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
+    RAISE EXCEPTION 'q "%" is not a WGS84 latitude and longitude', q USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT n.* INTO found FROM crimesnap_api.neighbourhood n
+   WHERE ST_Intersects(n.geom, ST_Transform(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 27700))
+   ORDER BY n.neighbourhood_id LIMIT 1;
+  IF found.neighbourhood_id IS NULL THEN
+    RAISE EXCEPTION 'no neighbourhood covers %', q
+      USING ERRCODE = 'no_data_found', HINT = 'The point is outside every force''s area.';
+  END IF;
+  RETURN pg_catalog.json_build_object('force', found.force, 'neighbourhood', found.neighbourhood_id);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.police_uk_locate_neighbourhood(text) IS
+  'police.uk''s locate-neighbourhood?q=lat,lng: {"force", "neighbourhood"} of the neighbourhood containing the point; P0002 outside every force.';
+
+CREATE OR REPLACE FUNCTION crimesnap.postcode_points(locations geometry[], postcodes text[] DEFAULT NULL)
+RETURNS TABLE (ord integer, postcode text, geom geometry, rule text)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  k integer := crimesnap.setting('min_postcode_households')::integer;
+  bad integer;
+  e_geoms geometry[];
+  e_codes text[];
+  a_geoms geometry[];
+  a_keys text[];
+  own_keys text[];
+  search_at geometry[];
+BEGIN
+  IF locations IS NULL THEN
+    RAISE EXCEPTION 'locations must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Pass an array, with NULL for a record without a location.';
+  END IF;
+  IF postcodes IS NOT NULL AND pg_catalog.cardinality(postcodes) <> pg_catalog.cardinality(locations) THEN
+    RAISE EXCEPTION 'got % locations and % postcodes', pg_catalog.cardinality(locations), pg_catalog.cardinality(postcodes)
+      USING ERRCODE = 'array_subscript_error', HINT = 'Pass one postcode (or NULL) per location.';
+  END IF;
+  IF pg_catalog.cardinality(locations) = 0 THEN
+    RETURN;
+  END IF;
+  SELECT pg_catalog.min(u.i) INTO bad
+    FROM pg_catalog.unnest(locations) WITH ORDINALITY u(g, i)
+   WHERE u.g IS NOT NULL AND (ST_SRID(u.g) <> 27700 OR GeometryType(u.g) <> 'POINT');
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'location % is not a point in British National Grid', bad
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Pass points in EPSG:27700, for example ST_Transform(geom, 27700).';
+  END IF;
+
+  -- Tie orders: postcodes by key in byte order, addresses by id.
+  SELECT pg_catalog.array_agg(h.geom ORDER BY h.postcode_key COLLATE "C"), pg_catalog.array_agg(h.postcode ORDER BY h.postcode_key COLLATE "C")
+    INTO e_geoms, e_codes
+    FROM crimesnap.postcode_households h WHERE h.households >= k;
+  SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id), pg_catalog.array_agg(a.postcode_key ORDER BY a.address_id)
+    INTO a_geoms, a_keys
+    FROM crimesnap.postal_addresses() a
+   WHERE a.postcode_key IS NOT NULL
+     AND EXISTS (SELECT FROM crimesnap.postcode p WHERE crimesnap.postcode_key(p.postcode) = a.postcode_key);
+
+  -- The record's own postcode: given, or else that of the nearest address with a known
+  -- postcode.  A record without a location is looked for from its postcode's centroid.
+  SELECT pg_catalog.array_agg(x.own_key ORDER BY x.i), pg_catalog.array_agg(coalesce(x.g, own.geom) ORDER BY x.i)
+    INTO own_keys, search_at
+    FROM (SELECT u.i, u.g, coalesce(crimesnap.postcode_key(u.pc), a_keys[u.ai]) AS own_key
+            FROM ROWS FROM (pg_catalog.unnest(locations), pg_catalog.unnest(postcodes), pg_catalog.unnest(crimesnap.nearest_site(locations, coalesce(a_geoms, '{}'))))
+                 WITH ORDINALITY u(g, pc, ai, i)) x
+    LEFT JOIN crimesnap.postcode own ON crimesnap.postcode_key(own.postcode) = x.own_key;
+
+  RETURN QUERY
+  WITH q AS (
+    SELECT u.i::integer AS i, u.g, u.own_key, u.ei
+      FROM ROWS FROM (pg_catalog.unnest(locations), pg_catalog.unnest(own_keys), pg_catalog.unnest(crimesnap.nearest_site(search_at, coalesce(e_geoms, '{}'))))
+           WITH ORDINALITY u(g, own_key, ei, i)
+  )
+  SELECT q.i,
+         CASE WHEN pl.geom IS NOT NULL THEN NULL WHEN own.postcode IS NOT NULL THEN own.postcode ELSE e_codes[q.ei] END,
+         CASE WHEN pl.geom IS NOT NULL THEN pl.geom WHEN own.postcode IS NOT NULL THEN own.geom ELSE e_geoms[q.ei] END,
+         CASE WHEN pl.geom IS NOT NULL THEN 'public place'
+              WHEN own.postcode IS NOT NULL THEN 'own postcode'
+              WHEN q.ei IS NOT NULL THEN 'nearest postcode with enough households' END
+    FROM q
+    LEFT JOIN LATERAL (SELECT p.geom FROM crimesnap.public_place p
+                        WHERE q.g IS NOT NULL AND p.area IS NOT NULL AND ST_Intersects(p.area, q.g)
+                        ORDER BY p.place_id LIMIT 1) pl ON true
+    LEFT JOIN crimesnap.postcode_households own ON own.postcode_key = q.own_key AND own.households >= k
+   ORDER BY q.i;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.postcode_points(geometry[], text[]) IS
+  'Postcode-centroid depersonalisation of many records at once (CSP guidance, Appendix 1): per location, the centroid of its postcode (given, or else that of the nearest address with a known postcode) when it has at least crimesnap.min_postcode_households households, else the nearest such centroid (ties by postcode); inside a public place''s area, the place''s point and no postcode. rule says which.';
+
+CREATE OR REPLACE FUNCTION crimesnap.stage_upload_detail()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  INSERT INTO crimesnap.upload_detail_stage (upload_row, force, crime_ref, committed_on, detail)
+  SELECT g.upload_row, g.force, nullif(pg_catalog.btrim(g.crime_ref), ''), g.committed_on,
+         pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+           'committed_to', nullif(pg_catalog.btrim(g.committed_to), ''),
+           'committed_from_time', nullif(pg_catalog.btrim(g.committed_from_time), ''),
+           'committed_to_time', nullif(pg_catalog.btrim(g.committed_to_time), ''),
+           'address', nullif(pg_catalog.btrim(g.address), ''),
+           'postcode', nullif(pg_catalog.btrim(g.postcode), ''),
+           'method_of_entry', nullif(pg_catalog.btrim(g.method_of_entry), ''),
+           'property_stolen', nullif(pg_catalog.btrim(g.property_stolen), ''),
+           'weapon', nullif(pg_catalog.btrim(g.weapon), ''),
+           'distraction_burglary', nullif(pg_catalog.btrim(g.distraction_burglary), ''),
+           'drugs_related', nullif(pg_catalog.btrim(g.drugs_related), ''),
+           'alcohol_related', nullif(pg_catalog.btrim(g.alcohol_related), ''),
+           'racially_motivated', nullif(pg_catalog.btrim(g.racially_motivated), ''),
+           'domestic', nullif(pg_catalog.btrim(g.domestic), '')))
+    FROM claimed g
+   WHERE nullif(pg_catalog.btrim(g.crime_ref), '') IS NOT NULL
+     AND (g.committed_on ~ '[T ][0-9]'
+          OR pg_catalog.concat(g.committed_to, g.committed_from_time, g.committed_to_time, g.address, g.postcode,
+                               g.method_of_entry, g.property_stolen, g.weapon, g.distraction_burglary,
+                               g.drugs_related, g.alcohol_related, g.racially_motivated, g.domestic) ~ '\S');
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.stage_upload_detail() IS
+  'Trigger: keeps the optional section 3.2.1 fields of upload rows as crimesnap.register_batch() claims them, for crimesnap.file_upload_detail().';
+
+CREATE OR REPLACE FUNCTION crimesnap.parse_date(value text)
+RETURNS date
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF value !~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$' THEN
+    RETURN NULL;
+  END IF;
+  RETURN pg_catalog.btrim(value)::date;
+EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.parse_date(text) IS
+  'A calendar date in YYYY-MM-DD form, or NULL when it is not one.';
+
+CREATE OR REPLACE FUNCTION crimesnap.file_upload_detail()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  INSERT INTO crimesnap.raw_crime_detail AS d
+    (crime_id, committed_from_time, committed_to, committed_to_time, address, postcode,
+     method_of_entry, property_stolen, weapon, distraction_burglary, drugs_related,
+     alcohol_related, racially_motivated, domestic, withheld)
+  SELECT x.crime_id, x.from_time, crimesnap.parse_date(x.detail->> 'committed_to'::text),
+         crimesnap.parse_time(x.detail->> 'committed_to_time'::text),
+         x.detail->> 'address'::text,
+         coalesce(x.detail->> 'postcode'::text, crimesnap.address_postcode(x.detail->> 'address'::text)),
+         CASE WHEN crimesnap.screen_context(x.detail->> 'method_of_entry'::text) IS NULL THEN x.detail->> 'method_of_entry'::text END,
+         CASE WHEN crimesnap.screen_context(x.detail->> 'property_stolen'::text) IS NULL THEN x.detail->> 'property_stolen'::text END,
+         CASE WHEN crimesnap.screen_context(x.detail->> 'weapon'::text) IS NULL THEN x.detail->> 'weapon'::text END,
+         crimesnap.parse_flag(x.detail->> 'distraction_burglary'::text),
+         crimesnap.parse_flag(x.detail->> 'drugs_related'::text),
+         crimesnap.parse_flag(x.detail->> 'alcohol_related'::text),
+         crimesnap.parse_flag(x.detail->> 'racially_motivated'::text),
+         crimesnap.parse_flag(x.detail->> 'domestic'::text),
+         ARRAY(SELECT f.name || ': ' || f.why FROM (
+           SELECT v.name, CASE
+                    WHEN v.kind = 'text' THEN crimesnap.screen_context(x.detail->>v.name)
+                    WHEN v.kind = 'flag' AND crimesnap.parse_flag(x.detail->>v.name) IS NULL THEN 'not a yes or no'
+                    WHEN v.kind = 'date' AND crimesnap.parse_date(x.detail->>v.name) IS NULL THEN 'not a YYYY-MM-DD date'
+                    WHEN v.kind = 'time' AND crimesnap.parse_time(x.detail->>v.name) IS NULL THEN 'not an HH:MM time'
+                  END AS why, v.ord
+             FROM (VALUES (1, 'committed_to', 'date'), (2, 'committed_from_time', 'time'),
+                          (3, 'committed_to_time', 'time'), (4, 'method_of_entry', 'text'),
+                          (5, 'property_stolen', 'text'), (6, 'weapon', 'text'),
+                          (7, 'distraction_burglary', 'flag'), (8, 'drugs_related', 'flag'),
+                          (9, 'alcohol_related', 'flag'), (10, 'racially_motivated', 'flag'),
+                          (11, 'domestic', 'flag')) AS v(ord, name, kind)
+            WHERE x.detail ? v.name) f
+           WHERE f.why IS NOT NULL ORDER BY f.ord)
+    FROM (SELECT DISTINCT ON (s.crime_ref) rc.crime_id, s.detail,
+                 coalesce(crimesnap.parse_time(s.detail->> 'committed_from_time'::text),
+                          crimesnap.parse_time(substring(s.committed_on FROM '[T ]([0-9:]+)'))) AS from_time
+            FROM crimesnap.upload_detail_stage s
+            JOIN crimesnap.raw_crime rc ON rc.batch_id = NEW.batch_id AND rc.crime_ref = s.crime_ref
+           WHERE s.xact = pg_catalog.pg_current_xact_id() AND s.force = NEW.force_id
+           ORDER BY s.crime_ref, s.upload_row) x;
+  -- This batch's rows are filed; rows other transactions left behind (a DBA's own DELETE from
+  -- the upload) go too, once those transactions have ended.
+  DELETE FROM crimesnap.upload_detail_stage s
+   WHERE (s.xact = pg_catalog.pg_current_xact_id() AND s.force IS NOT DISTINCT FROM NEW.force_id)
+      OR (s.xact <> pg_catalog.pg_current_xact_id()
+          AND pg_catalog.pg_xact_status(s.xact) IS DISTINCT FROM 'in progress');
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.file_upload_detail() IS
+  'Trigger: when crimesnap.register_batch() completes a batch, files the optional section 3.2.1 fields of its loaded records in crimesnap.raw_crime_detail, screening free text with crimesnap.screen_context(), and empties the stage.';
 
 CREATE OR REPLACE FUNCTION crimesnap.check_partner_force(force text)
 RETURNS void
@@ -1658,6 +2462,274 @@ END
 $fn$;
 COMMENT ON FUNCTION crimesnap.check_partner_force(text) IS
   'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists, and the calling role acts for it (crimesnap.assert_acts_for).';
+
+CREATE OR REPLACE FUNCTION crimesnap.partner_extract(force text, period_start date, period_end date, partner text)
+RETURNS SETOF crimesnap.partner_extract_row
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  a crimesnap.partner_agreement;
+  p crimesnap.partner;
+  f crimesnap.force;
+  k integer := crimesnap.setting('min_postcode_households')::integer;
+  key bytea;
+  log_id integer;
+  n integer;
+  geoms geometry[];
+  pcs text[];
+  notes text[] := '{}';
+BEGIN
+  PERFORM crimesnap.check_partner_force(partner_extract.force);
+  IF partner_extract.period_start IS NULL OR partner_extract.period_end IS NULL
+     OR partner_extract.period_end < partner_extract.period_start THEN
+    RAISE EXCEPTION 'period % to % is not a period', partner_extract.period_start, partner_extract.period_end
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Give the first and last committed dates to cover, first <= last.';
+  END IF;
+  SELECT * INTO f FROM crimesnap.force x WHERE x.force_id = partner_extract.force;
+  SELECT * INTO p FROM crimesnap.partner x WHERE x.partner_id = partner_extract.partner;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'partner "%" does not exist', partner_extract.partner
+      USING ERRCODE = 'foreign_key_violation', HINT = 'Add it to crimesnap.partner first.';
+  END IF;
+  SELECT * INTO a FROM crimesnap.partner_agreement x
+   WHERE x.partner_id = partner_extract.partner AND x.force_id = partner_extract.force;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'partner "%" has no data sharing agreement with force "%"', partner_extract.partner, partner_extract.force
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Record the agreement in crimesnap.partner_agreement before supplying any data.';
+  END IF;
+  key := crimesnap.partner_key(partner_extract.partner);
+
+  -- Recorded crime (ASB is an incident, section 3.2.2, and is left out), live records only,
+  -- in committed order and then in partner-reference order, which says nothing.
+  CREATE TEMP TABLE cs_extract ON COMMIT DROP AS
+  SELECT pg_catalog.row_number() OVER (ORDER BY x.committed_on, x.partner_ref)::integer AS row_no, x.*
+    FROM (SELECT crimesnap.hmac_sha256_hex(key, r.force_id || '|' || r.crime_ref) AS partner_ref,
+                 r.offence_code, r.committed_on, r.geom,
+                 (SELECT o.description FROM crimesnap.offence_code o
+                   WHERE o.offence_code = r.offence_code AND (o.force_id IS NULL OR o.force_id = r.force_id)
+                   ORDER BY o.force_id NULLS LAST LIMIT 1) AS offence_description,
+                 d.committed_from_time, d.committed_to, d.committed_to_time, d.address, d.postcode,
+                 d.method_of_entry, d.property_stolen, d.weapon, d.distraction_burglary, d.drugs_related,
+                 d.alcohol_related, d.racially_motivated, d.domestic, coalesce(d.withheld, '{}') AS withheld
+            FROM crimesnap.raw_crime r
+            LEFT JOIN crimesnap.raw_crime_detail d ON d.crime_id = r.crime_id
+           WHERE r.force_id = partner_extract.force AND r.superseded_by_batch IS NULL
+             AND r.committed_on BETWEEN partner_extract.period_start AND partner_extract.period_end
+             AND r.offence_code <> 'ASB') x;
+  SELECT pg_catalog.array_agg(e.geom ORDER BY e.row_no), pg_catalog.array_agg(e.postcode ORDER BY e.row_no) INTO geoms, pcs
+    FROM pg_temp.cs_extract e;
+  n := coalesce(pg_catalog.cardinality(geoms), 0);
+
+  SELECT pg_catalog.array_agg(t.note ORDER BY t.o) INTO notes FROM (
+    SELECT 1 AS o, pg_catalog.format('%s records have no location and no usable postcode: no easting or northing.', c) AS note
+      FROM (SELECT pg_catalog.count(*) AS c FROM pg_temp.cs_extract e
+             WHERE e.geom IS NULL AND NOT EXISTS (SELECT FROM crimesnap.postcode_households h
+                                                   WHERE h.postcode_key = crimesnap.postcode_key(e.postcode))) z WHERE c > 0
+    UNION ALL
+    SELECT 2, pg_catalog.format('%s values were left out: %s.', pg_catalog.count(*),
+                                pg_catalog.string_agg(DISTINCT w, '; '))
+      FROM pg_temp.cs_extract e, pg_catalog.unnest(e.withheld) w HAVING pg_catalog.count(*) > 0) t;
+
+  INSERT INTO crimesnap.partner_extract_log AS l
+    (partner_id, force_id, period_start, period_end, supplying_agency, supplier_name, supplier_contact,
+     dataset_name, file_format, records, date_supplied, datafields, caveats, dsa_reference, min_postcode_households)
+  VALUES (p.partner_id, f.force_id, partner_extract.period_start, partner_extract.period_end, f.name,
+          a.supplier_name, a.supplier_contact,
+          'Police recorded crime, offences (depersonalised), CSP information-sharing guidance section 3.2.1',
+          'CSV, one row per offence, with this metadata', n, CURRENT_DATE,
+          (SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('field', v.field, 'explanation', v.explanation) ORDER BY v.o)
+             FROM (VALUES
+               (1, 'partner_ref', 'Partner reference in place of the crime reference number: the same for one offence in every extract to this partner, so the offence, offender and victim files link; it cannot be turned back into the reference number.'),
+               (2, 'offence_code', 'Home Office offence classification code (or the force''s own code where it has no Home Office code).'),
+               (3, 'offence_description', 'What the offence code covers.'),
+               (4, 'committed_from', 'Committed from date.'),
+               (5, 'committed_from_time', 'Committed from time, where recorded.'),
+               (6, 'committed_to', 'Committed to date, where recorded.'),
+               (7, 'committed_to_time', 'Committed to time, where recorded.'),
+               (8, 'address', 'Address or location of the offence without house number, house name or flat; its postcode is the one the record was moved to.'),
+               (9, 'postcode', 'Postcode whose centroid the record was moved to.'),
+               (10, 'easting', 'British National Grid easting of that postcode centroid, or of the public place (park, car park) the offence happened in.'),
+               (11, 'northing', 'British National Grid northing, likewise.'),
+               (12, 'location_rule', '"own postcode", "nearest postcode with enough households" or "public place".'),
+               (13, 'method_of_entry', 'Method of entry, where recorded and free of personal data.'),
+               (14, 'property_stolen', 'Property stolen, likewise.'),
+               (15, 'weapon', 'Weapon or part of body used, likewise.'),
+               (16, 'distraction_burglary', 'Marker: distraction burglary (true, false or empty).'),
+               (17, 'drugs_related', 'Marker: drugs-related incident.'),
+               (18, 'alcohol_related', 'Marker: alcohol-related incident.'),
+               (19, 'racially_motivated', 'Marker: racially motivated incident.'),
+               (20, 'domestic', 'Marker: domestic incident.')) AS v(o, field, explanation)),
+          pg_catalog.concat_ws(' ',
+            pg_catalog.format('Coordinates are postcode centroids (CSP guidance, Appendix 1): a record is moved to the centroid of its postcode when that postcode has at least %s households, otherwise to the nearest postcode centroid that has; records in a public place''s area keep the place''s point.', k),
+            'Addresses are sanitised by rule and may keep a house name written without commas; report any to the supplier.',
+            'Anti-social behaviour incidents are not included.',
+            'Depersonalised data remain restricted: intelligence products made from them must be marked RESTRICTED and used under the data sharing agreement.',
+            pg_catalog.array_to_string(notes, ' '),
+            a.caveats),
+          a.dsa_reference, k)
+  RETURNING l.extract_id INTO log_id;
+
+  INSERT INTO crimesnap.partner_extract_row
+  SELECT log_id, e.row_no, e.partner_ref, e.offence_code, e.offence_description, e.committed_on,
+         e.committed_from_time, e.committed_to, e.committed_to_time,
+         CASE WHEN e.address IS NOT NULL THEN crimesnap.replace_postcode(crimesnap.sanitise_address(e.address), pp.postcode) END,
+         pp.postcode, ST_X(pp.geom), ST_Y(pp.geom), pp.rule,
+         e.method_of_entry, e.property_stolen, e.weapon, e.distraction_burglary, e.drugs_related,
+         e.alcohol_related, e.racially_motivated, e.domestic
+    FROM pg_temp.cs_extract e
+    LEFT JOIN crimesnap.postcode_points(coalesce(geoms, '{}'), coalesce(pcs, '{}')) pp ON pp.ord = e.row_no
+   ORDER BY e.row_no;
+  DROP TABLE pg_temp.cs_extract;
+
+  RETURN QUERY SELECT r.* FROM crimesnap.partner_extract_row r WHERE r.extract_id = log_id ORDER BY r.row_no;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.partner_extract(text, date, date, text) IS
+  'The police recorded crime offence data set of CSP guidance section 3.2.1 for one force, period and partner, depersonalised (Appendix 1): partner reference, offence code, dates and times, sanitised address, postcode-centroid easting and northing, screened details and markers. Logs the extract with its section 3.4 metadata in crimesnap.partner_extract_log and returns its rows.';
+
+CREATE OR REPLACE FUNCTION crimesnap.grid_blocks(points geometry[], cell_size_m integer)
+RETURNS TABLE (block text, block_size_m integer, block_easting integer, block_northing integer,
+               cells integer, addresses bigint, crimes bigint, geom geometry)
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  k bigint := crimesnap.setting('min_addresses')::bigint;
+  levels constant integer := 4;     -- blocks grow to 16 cells a side, then the rest is withheld
+  cx integer[];
+  cy integer[];
+  ad integer[];
+  cr integer[];
+  lv integer[];
+BEGIN
+  IF cell_size_m IS NULL OR cell_size_m < 50 OR cell_size_m > 10000 THEN
+    RAISE EXCEPTION 'cell size % m is outside 50 to 10000 m', coalesce(cell_size_m::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Use 250 m, the default, or another size in whole metres.';
+  END IF;
+  IF EXISTS (SELECT FROM pg_catalog.unnest(points) g WHERE g IS NOT NULL AND (ST_SRID(g) <> 27700 OR GeometryType(g) <> 'POINT')) THEN
+    RAISE EXCEPTION 'grid blocks need points in British National Grid'
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass points in EPSG:27700.';
+  END IF;
+
+  -- Level-0 cells that hold a point, or an address inside a top-level block that holds a point.
+  WITH p AS (
+    SELECT pg_catalog.int4(pg_catalog.floor(ST_X(g) / cell_size_m::float8)) AS x, pg_catalog.int4(pg_catalog.floor(ST_Y(g) / cell_size_m::float8)) AS y
+      FROM pg_catalog.unnest(points) g WHERE g IS NOT NULL
+  ), top AS (
+    SELECT DISTINCT p.x >> levels AS tx, p.y >> levels AS ty FROM p
+  ), a AS (
+    SELECT z.x, z.y FROM (
+      SELECT pg_catalog.int4(pg_catalog.floor(ST_X(pa.geom) / cell_size_m::float8)) AS x, pg_catalog.int4(pg_catalog.floor(ST_Y(pa.geom) / cell_size_m::float8)) AS y
+        FROM crimesnap.postal_addresses() pa) z
+     WHERE (z.x >> levels, z.y >> levels) IN (SELECT top.tx, top.ty FROM top)
+  ), c AS (
+    SELECT coalesce(pc.x, ac.x) AS x, coalesce(pc.y, ac.y) AS y,
+           pg_catalog.int4(coalesce(ac.n, 0)) AS n_addr, pg_catalog.int4(coalesce(pc.n, 0)) AS n_crime
+      FROM (SELECT p.x, p.y, pg_catalog.count(*) AS n FROM p GROUP BY p.x, p.y) pc
+      FULL JOIN (SELECT a.x, a.y, pg_catalog.count(*) AS n FROM a GROUP BY a.x, a.y) ac
+        ON ac.x = pc.x AND ac.y = pc.y
+  )
+  SELECT pg_catalog.array_agg(c.x ORDER BY c.x, c.y), pg_catalog.array_agg(c.y ORDER BY c.x, c.y),
+         pg_catalog.array_agg(c.n_addr ORDER BY c.x, c.y), pg_catalog.array_agg(c.n_crime ORDER BY c.x, c.y)
+    INTO cx, cy, ad, cr
+    FROM c;
+  IF cx IS NULL THEN
+    RETURN;
+  END IF;
+  lv := pg_catalog.array_fill(NULL::integer, ARRAY[pg_catalog.cardinality(cx)]);
+
+  -- Level by level, the cells of a block not yet published form one region; it is published
+  -- when it holds at least k addresses.  Regions never overlap, so no count can be had by
+  -- subtracting one published count from another.
+  FOR l IN 0 .. levels LOOP
+    SELECT pg_catalog.array_agg(CASE WHEN z.lv IS NULL AND z.s >= k THEN l ELSE z.lv END ORDER BY z.i) INTO lv
+      FROM (SELECT u.i, u.lv,
+                   pg_catalog.sum(u.a) FILTER (WHERE u.lv IS NULL) OVER (PARTITION BY u.x >> l, u.y >> l) AS s
+              FROM ROWS FROM (pg_catalog.unnest(cx), pg_catalog.unnest(cy), pg_catalog.unnest(ad), pg_catalog.unnest(lv)) WITH ORDINALITY u(x, y, a, lv, i)) z;
+  END LOOP;
+
+  RETURN QUERY
+  SELECT CASE WHEN r.l IS NULL THEN 'withheld'
+              ELSE pg_catalog.format('%sm:%s:%s', cell_size_m << r.l, (r.bx * cell_size_m) << r.l, (r.by * cell_size_m) << r.l) END,
+         CASE WHEN r.l IS NOT NULL THEN cell_size_m << r.l END,
+         CASE WHEN r.l IS NOT NULL THEN (r.bx * cell_size_m) << r.l END,
+         CASE WHEN r.l IS NOT NULL THEN (r.by * cell_size_m) << r.l END,
+         r.cells, r.addresses, r.crimes,
+         CASE WHEN r.l IS NOT NULL THEN r.geom END
+    FROM (SELECT u.lv AS l,
+                 CASE WHEN u.lv IS NOT NULL THEN u.x >> u.lv END AS bx,
+                 CASE WHEN u.lv IS NOT NULL THEN u.y >> u.lv END AS by,
+                 pg_catalog.int4(pg_catalog.count(*)) AS cells,
+                 pg_catalog.sum(u.a) AS addresses, pg_catalog.sum(u.c) AS crimes,
+                 ST_Multi(ST_Union(ST_MakeEnvelope((u.x * cell_size_m)::float8, (u.y * cell_size_m)::float8,
+                                                   ((u.x + 1) * cell_size_m)::float8, ((u.y + 1) * cell_size_m)::float8,
+                                                   27700))) AS geom
+            FROM ROWS FROM (pg_catalog.unnest(cx), pg_catalog.unnest(cy), pg_catalog.unnest(ad), pg_catalog.unnest(cr), pg_catalog.unnest(lv)) u(x, y, a, c, lv)
+           GROUP BY 1, 2, 3) r
+   WHERE r.crimes > 0
+   ORDER BY r.l NULLS LAST, r.bx, r.by;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.grid_blocks(geometry[], integer) IS
+  'Counts points in blocks of the British National Grid (ICO guidance, paragraph 35): a cell_size_m cell with fewer than crimesnap.min_addresses distinct postal addresses is merged with the unpublished cells of its 2x2, 4x4, 8x8 and 16x16 block until the region holds enough, or withheld (block ''withheld'', no geometry). Regions never overlap.';
+
+CREATE OR REPLACE FUNCTION crimesnap.grid_counts(force text, month date, cell_size_m integer DEFAULT 250, category text DEFAULT NULL)
+RETURNS TABLE (block text, block_size_m integer, block_easting integer, block_northing integer,
+               cells integer, addresses bigint, crimes bigint, geom geometry)
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m date := pg_catalog.date_trunc('month', grid_counts.month)::date;
+  g geometry[];
+  pcs text[];
+BEGIN
+  PERFORM crimesnap.check_partner_force(grid_counts.force);
+  SELECT pg_catalog.array_agg(r.geom ORDER BY r.crime_id), pg_catalog.array_agg(d.postcode ORDER BY r.crime_id) INTO g, pcs
+    FROM crimesnap.raw_crime r
+    LEFT JOIN crimesnap.raw_crime_detail d ON d.crime_id = r.crime_id
+   WHERE r.force_id = grid_counts.force AND r.month = m AND r.superseded_by_batch IS NULL
+     AND (grid_counts.category IS NULL OR grid_counts.category = (
+            SELECT o.slug FROM crimesnap.offence_code o
+             WHERE o.offence_code = r.offence_code AND (o.force_id IS NULL OR o.force_id = r.force_id)
+             ORDER BY o.force_id NULLS LAST LIMIT 1));
+  RETURN QUERY
+  SELECT b.* FROM crimesnap.grid_blocks(
+    ARRAY(SELECT pp.geom FROM crimesnap.postcode_points(coalesce(g, '{}'), coalesce(pcs, '{}')) pp), cell_size_m) b;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.grid_counts(text, date, integer, text) IS
+  'A partner''s grid counts: a force''s records of a month (police.uk category, optional) counted at their depersonalised postcode-centroid points in blocks of the British National Grid, merged until each holds crimesnap.min_addresses addresses (ICO guidance, paragraph 35). The last row, ''withheld'', counts what no block could hold.';
+
+CREATE OR REPLACE FUNCTION crimesnap.dumped_rows()
+RETURNS TABLE (table_name regclass, rows bigint)
+LANGUAGE plpgsql
+STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  r record;
+BEGIN
+  FOR r IN
+    SELECT c.cfg::regclass AS rel, coalesce(c.cond, '') AS cond
+      FROM pg_catalog.pg_extension e,
+           ROWS FROM (pg_catalog.unnest(e.extconfig), pg_catalog.unnest(e.extcondition)) AS c(cfg, cond)
+     WHERE e.extname = 'crimesnap'
+       AND (SELECT k.relkind FROM pg_catalog.pg_class k WHERE k.oid = c.cfg) IN ('r', 'p')
+     ORDER BY c.cfg::regclass::text
+  LOOP
+    table_name := r.rel;
+    EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %s %s', r.rel, r.cond) INTO rows;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.dumped_rows() IS
+  'The rows of each crimesnap table that pg_dump keeps (the extension''s dump configuration: all rows, or those not seeded). DROP EXTENSION crimesnap is refused while any of them, the id key aside, exists.';
 
 
 -- ---- row-level security (section 85) ----
