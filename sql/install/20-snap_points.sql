@@ -386,10 +386,12 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
   END IF;
-  IF mode = 'dense' AND NOT (segment_length > 0::float8) THEN
-    RAISE EXCEPTION 'segment_length % is not a length', segment_length
+  -- NaN and infinities fail BETWEEN; a length under a metre would cut every street into
+  -- more candidates than memory holds, and one over 10 km leaves one candidate per street.
+  IF mode = 'dense' AND (segment_length IS NULL OR NOT (segment_length BETWEEN 1::float8 AND 10000::float8)) THEN
+    RAISE EXCEPTION 'segment_length % is not a length between 1 and 10000 metres', coalesce(segment_length::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres.';
+            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres; build_snap_points() uses 25.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.neighbourhood) THEN
     RAISE EXCEPTION 'no neighbourhoods are loaded'
@@ -711,6 +713,14 @@ BEGIN
   END IF;
 
   IF make_current THEN
+    -- An empty set would take every street-level crime off the map at the next publication.
+    IF NOT EXISTS (SELECT FROM crimesnap.snap_point p WHERE p.version = v) THEN
+      RAISE EXCEPTION 'snap point set % has no points, so it is not made current', v
+        USING ERRCODE = 'no_data_found',
+              DETAIL = pg_catalog.format('mode %s, min_addresses %s, segment_length %s: %s', mode, k,
+                                         coalesce(segment_length::text, 'none'), notes::text),
+              HINT = 'Nothing was stored. Check the input tables and the arguments, or build with make_current => false to look at the set.';
+    END IF;
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
   DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;

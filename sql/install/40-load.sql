@@ -401,6 +401,7 @@ COMMENT ON COLUMN crimesnap.reject_reason.fix IS 'What the force should do befor
 INSERT INTO crimesnap.reject_reason VALUES
   ('unknown_force', 'the force column is empty or names no force in crimesnap.force', 'Set force to the force''s force_id.'),
   ('missing_reference', 'the crime reference number is empty', 'Give every record its reference number.'),
+  ('reference_too_long', 'the reference number is longer than 100 characters', 'Give the force''s own reference number, as recorded on the crime record.'),
   ('duplicate_reference', 'the reference number appears more than once in the batch', 'Keep one row per reference; the first one was considered and this one dropped.'),
   ('unknown_offence_code', 'the offence code is neither a Home Office code, a code of this force in crimesnap.offence_code, nor ASB', 'Correct the code, or add the force''s own code to crimesnap.offence_code.'),
   ('invalid_date', 'the committed date is missing or is not a calendar date in YYYY-MM-DD form', 'Give the date as YYYY-MM-DD.'),
@@ -431,9 +432,9 @@ COMMENT ON COLUMN crimesnap.reject.reject_id IS 'Reject id.';
 COMMENT ON COLUMN crimesnap.reject.batch_id IS 'The batch the row came with.';
 COMMENT ON COLUMN crimesnap.reject.upload_row IS 'The row''s crimesnap.crime_upload.upload_row.';
 COMMENT ON COLUMN crimesnap.reject.force_id IS 'The force of the batch that claimed the row.';
-COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one. A raw table: never published.';
+COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one of at most 100 characters. A raw table: never published.';
 COMMENT ON COLUMN crimesnap.reject.reason_code IS 'See crimesnap.reject_reason.';
-COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value (for personal data, only its kind).';
+COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value (its first 100 characters; for personal data, only its kind).';
 COMMENT ON COLUMN crimesnap.reject.row_data IS 'The row as uploaded.';
 COMMENT ON COLUMN crimesnap.reject.resolved_by_batch IS 'The batch that loaded a record with this reference (for a duplicate, the batch that loaded the first copy); NULL while outstanding.';
 COMMENT ON COLUMN crimesnap.reject.resolved_crime_id IS 'The raw record that resolved it.';
@@ -494,7 +495,13 @@ DECLARE
   id_key bytea;
 BEGIN
   IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
-    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the force''s force_id and the first day of the month, for example ''2026-09-01''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(register_batch.month) THEN
+    RAISE EXCEPTION 'month % is not a month', register_batch.month
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month the records belong to, for example ''2026-09-01''.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = register_batch.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', register_batch.force
@@ -545,19 +552,24 @@ BEGIN
   SELECT c.*,
          nullif(pg_catalog.btrim(c.crime_ref), '') AS ref,
          pg_catalog.upper(pg_catalog.btrim(c.offence_code)) AS code,
+         -- Nested CASEs, so that each cast only ever sees what the test before it let
+         -- through: a bad row becomes a reject, never an error that sinks the batch (year
+         -- 0000, month 13, a 400-digit easting).
          CASE WHEN c.committed_on ~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$' THEN
-           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
-                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
-                     extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
-                                                pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
-                                      + interval '1 month - 1 day')::int
-                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int > 0
-                THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
+           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int >= 1
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12 THEN
+             CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
+                       extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
+                                                  pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
+                                        + interval '1 month - 1 day')::int
+                  THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
+           END
          END AS committed,
          CASE WHEN nullif(pg_catalog.btrim(c.easting), '') IS NULL AND nullif(pg_catalog.btrim(c.northing), '') IS NULL THEN 'none'
-              WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
-               AND pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
-               AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
+              WHEN c.easting ~ '^\s*[+-]?[0-9]{1,7}(\.[0-9]{1,9})?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]{1,7}(\.[0-9]{1,9})?\s*$' THEN
+                CASE WHEN pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
+                      AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
+                     ELSE 'bad' END
               ELSE 'bad' END AS loc_state
     FROM claimed c;
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
@@ -569,6 +581,7 @@ BEGIN
          CASE
            WHEN u.force IS DISTINCT FROM register_batch.force THEN 'unknown_force'
            WHEN u.ref IS NULL THEN 'missing_reference'
+           WHEN pg_catalog.length(u.ref) > 100 THEN 'reference_too_long'
            WHEN u.dup > 1 THEN 'duplicate_reference'
            WHEN u.code IS DISTINCT FROM 'ASB' AND NOT EXISTS (
                   SELECT FROM crimesnap.offence_code o
@@ -628,20 +641,22 @@ BEGIN
   -- The reason quotes the offending value, except for personal data, where it names only
   -- the kind found, so that lists of reasons can be shared without the data itself.
   INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
-  SELECT b.batch_id, c.upload_row, register_batch.force, c.ref, c.reason_code,
+  SELECT b.batch_id, c.upload_row, register_batch.force,
+         CASE WHEN c.reason_code = 'reference_too_long' THEN NULL ELSE c.ref END, c.reason_code,
          rr.description || CASE c.reason_code
-           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
+           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.force, 100), 'empty'))
+           WHEN 'reference_too_long' THEN pg_catalog.format(' (%s characters)', pg_catalog.length(c.ref))
            WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
                                                              (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
-           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
-           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
+           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(pg_catalog.left(c.code, 100), ''), 'empty'))
+           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.committed_on, 100), 'empty'))
            WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
            WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
-                                                               coalesce(nullif(pg_catalog.btrim(c.easting), ''), 'empty'),
-                                                               coalesce(nullif(pg_catalog.btrim(c.northing), ''), 'empty'))
+                                                               coalesce(nullif(pg_catalog.left(pg_catalog.btrim(c.easting), 100), ''), 'empty'),
+                                                               coalesce(nullif(pg_catalog.left(pg_catalog.btrim(c.northing), 100), ''), 'empty'))
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
                                                            pg_catalog.btrim(c.easting), pg_catalog.btrim(c.northing), register_batch.force)
-           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
+           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', pg_catalog.left(c.neighbourhood, 100))
            ELSE '' END,
          pg_catalog.jsonb_build_object(
            'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,

@@ -387,7 +387,13 @@ DECLARE
   f record;
 BEGIN
   IF reference_date IS NULL THEN
-    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(reference_date) THEN
+    RAISE EXCEPTION 'reference_date % is not a date', reference_date
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
   END IF;
   keep_from := (crimesnap.latest_publishable_month(reference_date)
                 - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
@@ -633,7 +639,13 @@ DECLARE
   horizon date;
 BEGIN
   IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
-    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the force_id and the first day of the month, for example ''2026-09-01''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(publish_month.month) OR NOT pg_catalog.isfinite(reference_date) THEN
+    RAISE EXCEPTION 'month % and reference_date % must be dates', publish_month.month, reference_date
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month, for example ''2026-09-01'', and leave reference_date out for today.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = publish_month.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', publish_month.force
@@ -933,6 +945,11 @@ BEGIN
       HINT = 'See crimesnap.force.';
   END IF;
   PERFORM crimesnap.assert_acts_for(withdraw_force.force);
+  IF NOT pg_catalog.isfinite(withdraw_force.month) THEN
+    RAISE EXCEPTION 'month % is not a month', withdraw_force.month
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month to withdraw, for example ''2026-09-01'', or leave month out to withdraw all of the force''s data.';
+  END IF;
   IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';

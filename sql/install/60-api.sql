@@ -252,8 +252,12 @@ BEGIN
     RETURN NULL;
   END IF;
   IF month !~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN
-    RAISE EXCEPTION 'month "%" is not in YYYY-MM form', month
+    RAISE EXCEPTION 'month "%" is not in YYYY-MM form', pg_catalog.left(month, 100)
       USING ERRCODE = 'invalid_datetime_format', HINT = 'For example ''2019-06''.';
+  END IF;
+  IF pg_catalog.left(month, 4) = '0000' THEN
+    RAISE EXCEPTION 'month "%" is not a month: there is no year 0000', month
+      USING ERRCODE = 'datetime_field_overflow', HINT = 'Years start at 0001; police.uk''s data starts in 2010-12, for example ''2019-06''.';
   END IF;
   RETURN (month || '-01')::date;
 END

@@ -174,7 +174,7 @@ BEGIN
                         WHERE q.g IS NOT NULL AND p.area IS NOT NULL AND ST_Intersects(p.area, q.g)
                         ORDER BY p.place_id LIMIT 1) pl ON true
     LEFT JOIN crimesnap.postcode_households own ON own.postcode_key = q.own_key AND own.households >= k
-    LEFT JOIN unnest(e_codes, e_geoms) WITH ORDINALITY e(code, geom, n) ON e.n = q.ei
+    LEFT JOIN ROWS FROM (pg_catalog.unnest(e_codes), pg_catalog.unnest(e_geoms)) WITH ORDINALITY e(code, geom, n) ON e.n = q.ei
    ORDER BY q.i;
 END
 $fn$;

@@ -194,8 +194,8 @@ SELECT throws_ok($$DELETE FROM crimesnap.force_snap_point$$, '42501', NULL, 'and
 RESET ROLE;
 
 SET LOCAL ROLE cs_t_admin;
-SELECT lives_ok($$UPDATE crimesnap.offence_code SET description = description WHERE offence_code = '19C' AND force_id IS NULL$$,
-                'an administrator changes national offence codes');
+SELECT lives_ok($$INSERT INTO crimesnap.offence_code (offence_code, slug, description) VALUES ('99X', 'other-crime', 'A national code')$$,
+                'an administrator adds national offence codes');
 SELECT lives_ok($$INSERT INTO crimesnap.place_class VALUES ('Attack Place')$$, 'and place classes');
 SELECT lives_ok($$DELETE FROM crimesnap.force_snap_point$$, 'and removes force points');
 SELECT throws_ok($$UPDATE crimesnap.force SET force_id = 'renamed' WHERE force_id = 'southshire'$$, '23503', NULL,

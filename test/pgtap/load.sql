@@ -8,7 +8,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(67);
+SELECT plan(68);
 
 -- ---- a batch with one row of every kind of fault ----
 INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on, easting, northing, neighbourhood, outcome, context)
@@ -20,6 +20,7 @@ INSERT INTO crimesnap.crime_upload (force, crime_ref, offence_code, committed_on
   ('northshire', '',          '49',   '2026-09-10', '450700', '201500', NULL, NULL, NULL),
   ('northshire', 'T/DUP',     '49',   '2026-09-10', '450700', '201500', NULL, NULL, NULL),
   ('northshire', 'T/DUP',     '49',   '2026-09-11', '450700', '201500', NULL, NULL, NULL),
+  ('northshire', 'T/LONG' || repeat('X', 100), '49', '2026-09-10', '450700', '201500', NULL, NULL, NULL),
   ('northshire', 'T/CODE',    'ZZ9',  '2026-09-10', '450700', '201500', NULL, NULL, NULL),
   ('northshire', 'T/DATE',    '49',   '10/09/2026', '450700', '201500', NULL, NULL, NULL),
   ('northshire', 'T/MONTH',   '49',   '2026-10-01', '450700', '201500', NULL, NULL, NULL),
@@ -77,6 +78,7 @@ SELECT is((SELECT force FROM crimesnap.crime_upload), 'southshire', 'another for
 CREATE TEMP TABLE expect (crime_ref text, reason_code text);
 INSERT INTO expect VALUES
   ('T/FORCE', 'unknown_force'), ('', 'missing_reference'), ('T/DUP', 'duplicate_reference'),
+  ('T/LONG' || repeat('X', 100), 'reference_too_long'),
   ('T/CODE', 'unknown_offence_code'), ('T/DATE', 'invalid_date'), ('T/MONTH', 'date_outside_month'),
   ('T/ONECOORD', 'impossible_coordinates'), ('T/FAR', 'impossible_coordinates'), ('T/TEXT', 'impossible_coordinates'),
   ('T/AREA', 'outside_force_area'), ('T/NBHD', 'unknown_neighbourhood');

@@ -253,7 +253,7 @@ DECLARE
   base bigint;
   n_new integer;
   n integer;
-  notes jsonb := '{}';
+  notes jsonb := '{}'::jsonb;
   pair record;
 BEGIN
   PERFORM crimesnap.assert_admin('build snap points');
@@ -272,10 +272,12 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
   END IF;
-  IF mode = 'dense' AND NOT (segment_length > 0::float8) THEN
-    RAISE EXCEPTION 'segment_length % is not a length', segment_length
+  -- NaN and infinities fail BETWEEN; a length under a metre would cut every street into
+  -- more candidates than memory holds, and one over 10 km leaves one candidate per street.
+  IF mode = 'dense' AND (segment_length IS NULL OR NOT (segment_length BETWEEN 1::float8 AND 10000::float8)) THEN
+    RAISE EXCEPTION 'segment_length % is not a length between 1 and 10000 metres', coalesce(segment_length::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres.';
+            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres; build_snap_points() uses 25.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.neighbourhood) THEN
     RAISE EXCEPTION 'no neighbourhoods are loaded'
@@ -296,10 +298,13 @@ BEGIN
   CREATE TEMP TABLE cs_piece ON COMMIT DROP AS
   SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
     FROM crimesnap.street_pieces() p;
+  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
+  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
   CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
   SELECT a.address_id, a.street_name, a.geom,
          crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
     FROM crimesnap.address a;
+  PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
   ANALYZE pg_temp.cs_addr;
 
@@ -319,6 +324,7 @@ BEGIN
                                        coalesce(st.ids, '{}'), coalesce(st.geoms, '{}'), coalesce(st.names, '{}'),
                                        coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
    WHERE x.street_id IS NOT NULL;
+  PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
@@ -326,6 +332,7 @@ BEGIN
     FROM (SELECT p.neighbourhood_id, p.street_key, p.name, pg_catalog.sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
+  PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
 
   CREATE TEMP TABLE cs_cand (
     cand_no          serial PRIMARY KEY,
@@ -340,6 +347,7 @@ BEGIN
     old_point_id     bigint,
     rank             bigint
   ) ON COMMIT DROP;
+  PERFORM 'PRAGMA:TABLE: cs_cand (cand_no integer, neighbourhood_id text, kind text, label text, source_id bigint, explanation text, geom geometry, target geometry, reject text, old_point_id bigint, rank bigint)';
 
   -- ---- street candidates ----
   IF mode = 'street' THEN
@@ -502,6 +510,7 @@ BEGIN
          crimesnap.select_snap_points(coalesce(cand.ranks, '{}'), coalesce(cand.geoms, '{}'),
                                       coalesce(cand.areas, '{}'), coalesce(cand.kinds, '{}'),
                                       coalesce(ad.geoms, '{}'), coalesce(ad.areas, '{}'), k) s;
+  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
 
   INSERT INTO crimesnap.snap_point
          (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,
@@ -590,6 +599,14 @@ BEGIN
   END IF;
 
   IF make_current THEN
+    -- An empty set would take every street-level crime off the map at the next publication.
+    IF NOT EXISTS (SELECT FROM crimesnap.snap_point p WHERE p.version = v) THEN
+      RAISE EXCEPTION 'snap point set % has no points, so it is not made current', v
+        USING ERRCODE = 'no_data_found',
+              DETAIL = pg_catalog.format('mode %s, min_addresses %s, segment_length %s: %s', mode, k,
+                                         coalesce(segment_length::text, 'none'), notes::text),
+              HINT = 'Nothing was stored. Check the input tables and the arguments, or build with make_current => false to look at the set.';
+    END IF;
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
   DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
@@ -672,6 +689,10 @@ COMMENT ON COLUMN crimesnap.staged_upload.loaded_by IS 'The role that loaded the
 COMMENT ON COLUMN crimesnap.staged_upload.loaded_at IS 'When the row was loaded.';
 
 ALTER VIEW crimesnap.outstanding_reject SET (security_invoker);
+INSERT INTO crimesnap.reject_reason VALUES
+  ('reference_too_long', 'the reference number is longer than 100 characters', 'Give the force''s own reference number, as recorded on the crime record.');
+COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one of at most 100 characters. A raw table: never published.';
+COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value (its first 100 characters; for personal data, only its kind).';
 CREATE OR REPLACE FUNCTION crimesnap.register_batch(
   force            text,
   month            date,
@@ -697,7 +718,13 @@ DECLARE
   id_key bytea;
 BEGIN
   IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
-    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the force''s force_id and the first day of the month, for example ''2026-09-01''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(register_batch.month) THEN
+    RAISE EXCEPTION 'month % is not a month', register_batch.month
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month the records belong to, for example ''2026-09-01''.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = register_batch.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', register_batch.force
@@ -748,23 +775,30 @@ BEGIN
   SELECT c.*,
          nullif(pg_catalog.btrim(c.crime_ref), '') AS ref,
          pg_catalog.upper(pg_catalog.btrim(c.offence_code)) AS code,
+         -- Nested CASEs, so that each cast only ever sees what the test before it let
+         -- through: a bad row becomes a reject, never an error that sinks the batch (year
+         -- 0000, month 13, a 400-digit easting).
          CASE WHEN c.committed_on ~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$' THEN
-           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
-                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
-                     extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
-                                                pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
-                                      + interval '1 month - 1 day')::int
-                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int > 0
-                THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
+           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int >= 1
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12 THEN
+             CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
+                       extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
+                                                  pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
+                                        + interval '1 month - 1 day')::int
+                  THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
+           END
          END AS committed,
          CASE WHEN nullif(pg_catalog.btrim(c.easting), '') IS NULL AND nullif(pg_catalog.btrim(c.northing), '') IS NULL THEN 'none'
-              WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
-               AND pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
-               AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
+              WHEN c.easting ~ '^\s*[+-]?[0-9]{1,7}(\.[0-9]{1,9})?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]{1,7}(\.[0-9]{1,9})?\s*$' THEN
+                CASE WHEN pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
+                      AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
+                     ELSE 'bad' END
               ELSE 'bad' END AS loc_state,
          crimesnap.screen_context(c.context) AS context_finding,
          crimesnap.screen_context(c.outcome) AS outcome_finding
     FROM claimed c;
+  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
+  PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
   ANALYZE pg_temp.cs_upload;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
@@ -772,6 +806,7 @@ BEGIN
          CASE
            WHEN u.force IS DISTINCT FROM register_batch.force THEN 'unknown_force'
            WHEN u.ref IS NULL THEN 'missing_reference'
+           WHEN pg_catalog.length(u.ref) > 100 THEN 'reference_too_long'
            WHEN u.dup > 1 THEN 'duplicate_reference'
            WHEN u.code IS DISTINCT FROM 'ASB' AND NOT EXISTS (
                   SELECT FROM crimesnap.offence_code o
@@ -800,6 +835,7 @@ BEGIN
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
                           THEN ST_SetSRID(ST_MakePoint(pg_catalog.btrim(u.easting)::float8, pg_catalog.btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true;
+  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, reason_code text)';
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
 
@@ -825,20 +861,22 @@ BEGIN
   -- The reason quotes the offending value, except for personal data, where it names only
   -- the kind found, so that lists of reasons can be shared without the data itself.
   INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
-  SELECT b.batch_id, c.upload_row, register_batch.force, c.ref, c.reason_code,
+  SELECT b.batch_id, c.upload_row, register_batch.force,
+         CASE WHEN c.reason_code = 'reference_too_long' THEN NULL ELSE c.ref END, c.reason_code,
          rr.description || CASE c.reason_code
-           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
+           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.force, 100), 'empty'))
+           WHEN 'reference_too_long' THEN pg_catalog.format(' (%s characters)', pg_catalog.length(c.ref))
            WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
                                                              (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
-           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
-           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
+           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(pg_catalog.left(c.code, 100), ''), 'empty'))
+           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.committed_on, 100), 'empty'))
            WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
            WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
-                                                               coalesce(nullif(pg_catalog.btrim(c.easting), ''), 'empty'),
-                                                               coalesce(nullif(pg_catalog.btrim(c.northing), ''), 'empty'))
+                                                               coalesce(nullif(pg_catalog.left(pg_catalog.btrim(c.easting), 100), ''), 'empty'),
+                                                               coalesce(nullif(pg_catalog.left(pg_catalog.btrim(c.northing), 100), ''), 'empty'))
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
                                                            pg_catalog.btrim(c.easting), pg_catalog.btrim(c.northing), register_batch.force)
-           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
+           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', pg_catalog.left(c.neighbourhood, 100))
            WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', c.context_finding)
            WHEN 'personal_data_in_outcome' THEN pg_catalog.format(' (%s)', c.outcome_finding)
            ELSE '' END,
@@ -954,6 +992,8 @@ BEGIN
   END LOOP;
   CREATE TEMP TABLE cs_old_id ON COMMIT DROP AS
   SELECT DISTINCT r.force_id, r.crime_ref, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, old_id text)';
   UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key'
   RETURNING s.value INTO id_key;
   UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id_with_key(id_key, r.force_id, r.crime_ref);
@@ -1023,7 +1063,13 @@ DECLARE
   f record;
 BEGIN
   IF reference_date IS NULL THEN
-    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(reference_date) THEN
+    RAISE EXCEPTION 'reference_date % is not a date', reference_date
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
   END IF;
   keep_from := (crimesnap.latest_publishable_month(reference_date)
                 - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
@@ -1222,7 +1268,13 @@ DECLARE
   problem record;
 BEGIN
   IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
-    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the force_id and the first day of the month, for example ''2026-09-01''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(publish_month.month) OR NOT pg_catalog.isfinite(reference_date) THEN
+    RAISE EXCEPTION 'month % and reference_date % must be dates', publish_month.month, reference_date
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month, for example ''2026-09-01'', and leave reference_date out for today.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = publish_month.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', publish_month.force
@@ -1297,6 +1349,8 @@ BEGIN
      AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
                       WHERE w.scope = 'record' AND w.reinstated_at IS NULL
                         AND w.persistent_id = r.persistent_id);
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime)';
   ANALYZE pg_temp.cs_live;
   SELECT pg_catalog.count(*) - (SELECT pg_catalog.count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
@@ -1471,6 +1525,11 @@ BEGIN
       HINT = 'See crimesnap.force.';
   END IF;
   PERFORM crimesnap.assert_acts_for(withdraw_force.force);
+  IF NOT pg_catalog.isfinite(withdraw_force.month) THEN
+    RAISE EXCEPTION 'month % is not a month', withdraw_force.month
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month to withdraw, for example ''2026-09-01'', or leave month out to withdraw all of the force''s data.';
+  END IF;
   IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
@@ -1770,6 +1829,29 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION crimesnap.latest_publishable_month(date) IS
   'The newest month that may be published as of reference_date.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.parse_month(month text)
+RETURNS date
+LANGUAGE plpgsql IMMUTABLE
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF month IS NULL THEN
+    RETURN NULL;
+  END IF;
+  IF month !~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN
+    RAISE EXCEPTION 'month "%" is not in YYYY-MM form', pg_catalog.left(month, 100)
+      USING ERRCODE = 'invalid_datetime_format', HINT = 'For example ''2019-06''.';
+  END IF;
+  IF pg_catalog.left(month, 4) = '0000' THEN
+    RAISE EXCEPTION 'month "%" is not a month: there is no year 0000', month
+      USING ERRCODE = 'datetime_field_overflow', HINT = 'Years start at 0001; police.uk''s data starts in 2010-12, for example ''2019-06''.';
+  END IF;
+  RETURN (month || '-01')::date;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.parse_month(text) IS
+  'Checks a month argument in police.uk''s YYYY-MM form and returns its first day; NULL stays NULL.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.poly_from_text(poly text)
 RETURNS geometry
@@ -2310,9 +2392,11 @@ BEGIN
   -- postcode.  A record without a location is looked for from its postcode's centroid.
   SELECT pg_catalog.array_agg(x.own_key ORDER BY x.i), pg_catalog.array_agg(coalesce(x.g, own.geom) ORDER BY x.i)
     INTO own_keys, search_at
-    FROM (SELECT u.i, u.g, coalesce(crimesnap.postcode_key(u.pc), a_keys[u.ai]) AS own_key
+    FROM (SELECT u.i, u.g, coalesce(crimesnap.postcode_key(u.pc), ak.key) AS own_key
             FROM ROWS FROM (pg_catalog.unnest(locations), pg_catalog.unnest(postcodes), pg_catalog.unnest(crimesnap.nearest_site(locations, coalesce(a_geoms, '{}'))))
-                 WITH ORDINALITY u(g, pc, ai, i)) x
+                 WITH ORDINALITY u(g, pc, ai, i)
+            -- joined, not subscripted: a subscript walks a text array from its start
+            LEFT JOIN pg_catalog.unnest(a_keys) WITH ORDINALITY ak(key, n) ON ak.n = u.ai) x
     LEFT JOIN crimesnap.postcode own ON crimesnap.postcode_key(own.postcode) = x.own_key;
 
   RETURN QUERY
@@ -2322,8 +2406,8 @@ BEGIN
            WITH ORDINALITY u(g, own_key, ei, i)
   )
   SELECT q.i,
-         CASE WHEN pl.geom IS NOT NULL THEN NULL WHEN own.postcode IS NOT NULL THEN own.postcode ELSE e_codes[q.ei] END,
-         CASE WHEN pl.geom IS NOT NULL THEN pl.geom WHEN own.postcode IS NOT NULL THEN own.geom ELSE e_geoms[q.ei] END,
+         CASE WHEN pl.geom IS NOT NULL THEN NULL WHEN own.postcode IS NOT NULL THEN own.postcode ELSE e.code END,
+         CASE WHEN pl.geom IS NOT NULL THEN pl.geom WHEN own.postcode IS NOT NULL THEN own.geom ELSE e.geom END,
          CASE WHEN pl.geom IS NOT NULL THEN 'public place'
               WHEN own.postcode IS NOT NULL THEN 'own postcode'
               WHEN q.ei IS NOT NULL THEN 'nearest postcode with enough households' END
@@ -2332,6 +2416,7 @@ BEGIN
                         WHERE q.g IS NOT NULL AND p.area IS NOT NULL AND ST_Intersects(p.area, q.g)
                         ORDER BY p.place_id LIMIT 1) pl ON true
     LEFT JOIN crimesnap.postcode_households own ON own.postcode_key = q.own_key AND own.households >= k
+    LEFT JOIN ROWS FROM (pg_catalog.unnest(e_codes), pg_catalog.unnest(e_geoms)) WITH ORDINALITY e(code, geom, n) ON e.n = q.ei
    ORDER BY q.i;
 END
 $fn$;
@@ -2479,7 +2564,7 @@ DECLARE
   n integer;
   geoms geometry[];
   pcs text[];
-  notes text[] := '{}';
+  notes text[] := '{}'::text[];
 BEGIN
   PERFORM crimesnap.check_partner_force(partner_extract.force);
   IF partner_extract.period_start IS NULL OR partner_extract.period_end IS NULL
@@ -2519,6 +2604,8 @@ BEGIN
            WHERE r.force_id = partner_extract.force AND r.superseded_by_batch IS NULL
              AND r.committed_on BETWEEN partner_extract.period_start AND partner_extract.period_end
              AND r.offence_code <> 'ASB') x;
+  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
+  PERFORM 'PRAGMA:TABLE: cs_extract (row_no integer, partner_ref text, offence_code text, committed_on date, geom geometry, offence_description text, committed_from_time time, committed_to date, committed_to_time time, address text, postcode text, method_of_entry text, property_stolen text, weapon text, distraction_burglary boolean, drugs_related boolean, alcohol_related boolean, racially_motivated boolean, domestic boolean, withheld text[])';
   SELECT pg_catalog.array_agg(e.geom ORDER BY e.row_no), pg_catalog.array_agg(e.postcode ORDER BY e.row_no) INTO geoms, pcs
     FROM pg_temp.cs_extract e;
   n := coalesce(pg_catalog.cardinality(geoms), 0);
