@@ -567,7 +567,7 @@ COMMENT ON COLUMN crimesnap.partner_agreement.caveats IS 'Standing caveats and c
 CREATE TABLE crimesnap.partner_extract_log (
   extract_id       integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   partner_id       text NOT NULL REFERENCES crimesnap.partner ON UPDATE CASCADE,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   period_start     date NOT NULL,
   period_end       date NOT NULL CHECK (period_end >= period_start),
   requested_by     name NOT NULL DEFAULT SESSION_USER,

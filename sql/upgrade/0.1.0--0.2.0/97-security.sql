@@ -210,6 +210,16 @@ ALTER TABLE crimesnap.published_crime DROP CONSTRAINT published_crime_force_id_m
   ADD CONSTRAINT published_crime_force_id_month_fkey FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication;
 ALTER TABLE crimesnap.trend_member DROP CONSTRAINT trend_member_force_id_month_fkey,
   ADD CONSTRAINT trend_member_force_id_month_fkey FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication;
+ALTER TABLE crimesnap.outcome_code DROP CONSTRAINT outcome_code_force_id_fkey,
+  ADD CONSTRAINT outcome_code_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force ON DELETE CASCADE;
+ALTER TABLE crimesnap.outcome_history DROP CONSTRAINT outcome_history_force_id_fkey,
+  ADD CONSTRAINT outcome_history_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force;
+ALTER TABLE crimesnap.context_policy DROP CONSTRAINT context_policy_force_id_fkey,
+  ADD CONSTRAINT context_policy_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force ON DELETE CASCADE;
+ALTER TABLE crimesnap.context_text DROP CONSTRAINT context_text_force_id_fkey,
+  ADD CONSTRAINT context_text_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force;
+ALTER TABLE crimesnap.partner_extract_log DROP CONSTRAINT partner_extract_log_force_id_fkey,
+  ADD CONSTRAINT partner_extract_log_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force;
 ALTER TABLE crimesnap.partner_agreement DROP CONSTRAINT partner_agreement_force_id_fkey,
   ADD CONSTRAINT partner_agreement_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force ON DELETE CASCADE;
 
@@ -793,9 +803,7 @@ BEGIN
                 CASE WHEN pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
                       AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
                      ELSE 'bad' END
-              ELSE 'bad' END AS loc_state,
-         crimesnap.screen_context(c.context) AS context_finding,
-         crimesnap.screen_context(c.outcome) AS outcome_finding
+              ELSE 'bad' END AS loc_state
     FROM claimed c;
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
   PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
@@ -820,8 +828,6 @@ BEGIN
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
                                  WHERE n.neighbourhood_id = pg_catalog.btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
-           WHEN u.context_finding IS NOT NULL THEN 'personal_data_in_context'
-           WHEN u.outcome_finding IS NOT NULL THEN 'personal_data_in_outcome'
          END AS reason_code
     FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
@@ -858,6 +864,13 @@ BEGIN
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
 
+  -- Free text is never published as written: the outcome goes into the record's outcome
+  -- history as a police.uk category, and a context text waits for the force's review.
+  PERFORM crimesnap.record_outcomes(b.batch_id,
+            (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
+            (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
+  PERFORM crimesnap.note_contexts(b.batch_id);
+
   -- The reason quotes the offending value, except for personal data, where it names only
   -- the kind found, so that lists of reasons can be shared without the data itself.
   INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
@@ -877,8 +890,6 @@ BEGIN
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
                                                            pg_catalog.btrim(c.easting), pg_catalog.btrim(c.northing), register_batch.force)
            WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', pg_catalog.left(c.neighbourhood, 100))
-           WHEN 'personal_data_in_context' THEN pg_catalog.format(' (%s)', c.context_finding)
-           WHEN 'personal_data_in_outcome' THEN pg_catalog.format(' (%s)', c.outcome_finding)
            ELSE '' END,
          pg_catalog.jsonb_build_object(
            'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,
@@ -1135,13 +1146,55 @@ BEGIN
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
      AND r.neighbourhood_id IS DISTINCT FROM p.neighbourhood_id;
 
-  -- Context is published as-is: it must still pass the screen.
+  -- Free text: an outcome is one of police.uk's categories, the one the record's outcome
+  -- history says; a context is a text the force approved, while it publishes context.
   RETURN QUERY
-  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
-         pg_catalog.format('the context holds a %s', crimesnap.screen_context(c.context))
+  SELECT c.force_id, c.month, 'outcome outside the vocabulary'::text, c.id,
+         pg_catalog.format('published outcome "%s" is not a police.uk outcome category', c.outcome)
     FROM crimesnap.published_crime c
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
-     AND (crimesnap.screen_context(c.context) IS NOT NULL OR crimesnap.screen_context(c.outcome) IS NOT NULL);
+     AND c.outcome IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.outcome_category o WHERE o.slug = c.outcome);
+  RETURN QUERY
+  SELECT x.force, pg_catalog.to_date(x.month, 'YYYY-MM'), 'outcome outside the vocabulary'::text, x.id,
+         pg_catalog.format('outcome_status "%s" is not a police.uk outcome category name', x.outcome_status)
+    FROM (SELECT s.force, s.month, s.id, s.outcome_status FROM crimesnap.published_street_crime s
+          UNION ALL
+          SELECT n.force, n.month, n.id, n.outcome_status FROM crimesnap.published_no_location_crime n) x
+   WHERE (f IS NULL OR x.force = f) AND (m IS NULL OR x.month = pg_catalog.to_char(m, 'YYYY-MM'))
+     AND x.outcome_status IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.outcome_category o WHERE o.name = x.outcome_status);
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'outcome not the recorded one'::text, c.id,
+         pg_catalog.format('published outcome %s, but the outcome history says %s',
+                           coalesce(c.outcome, 'none'), coalesce(h.slug, 'none'))
+    FROM crimesnap.published_crime c
+    JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id
+    CROSS JOIN LATERAL (SELECT crimesnap.outcome_as_of(r.force_id, r.crime_ref, crimesnap.outcome_horizon(r.force_id)) AS slug) h
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND c.outcome IS DISTINCT FROM h.slug;
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'unapproved context published'::text, c.id,
+         CASE WHEN NOT coalesce(p.publish, false) THEN 'the force does not publish context'
+              WHEN t.context_id IS NULL THEN 'the text was never approved by the force'
+              ELSE pg_catalog.format('context text %s is %s', t.context_id, t.status) END
+    FROM crimesnap.published_crime c
+    LEFT JOIN crimesnap.context_policy p ON p.force_id = c.force_id
+    LEFT JOIN crimesnap.context_text t ON t.force_id = c.force_id AND t.text = c.context
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND c.context IS NOT NULL
+     AND (NOT coalesce(p.publish, false) OR t.status IS DISTINCT FROM 'approved');
+  -- A published context the screen flags needs an approval that overrode the finding (a
+  -- text approved before the screen learned to flag it must be reviewed again).
+  RETURN QUERY
+  SELECT c.force_id, c.month, 'personal data in context'::text, c.id,
+         pg_catalog.format('the context holds a %s and its approval did not override that', crimesnap.screen_context(c.context))
+    FROM crimesnap.published_crime c
+   WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
+     AND crimesnap.screen_context(c.context) IS NOT NULL
+     AND NOT EXISTS (SELECT FROM crimesnap.context_text t
+                      WHERE t.force_id = c.force_id AND t.text = c.context
+                        AND t.status = 'approved' AND t.override_reason IS NOT NULL);
 
   -- Persistent ids: the keyed hash of the record's own force and reference, none for ASB.
   RETURN QUERY
@@ -1243,7 +1296,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
-  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, screened context, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
+  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
 
 CREATE OR REPLACE FUNCTION crimesnap.publish_month(
   force text,
@@ -1266,6 +1319,7 @@ DECLARE
   n_withheld integer;
   bad text;
   problem record;
+  horizon date;
 BEGIN
   IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
     RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -1352,6 +1406,8 @@ BEGIN
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
   PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime)';
   ANALYZE pg_temp.cs_live;
+  -- Outcomes that took effect up to the newest month published are public.
+  horizon := crimesnap.outcome_horizon(publish_month.force);
   SELECT pg_catalog.count(*) - (SELECT pg_catalog.count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
@@ -1368,7 +1424,7 @@ BEGIN
          CASE WHEN cat.police_uk_slug = 'anti-social-behaviour' THEN NULL ELSE l.persistent_id END,
          cat.slug, v, s.point_id,
          coalesce(sp.neighbourhood_id, l.neighbourhood_id),
-         l.outcome, l.context,
+         crimesnap.outcome_as_of(l.force_id, l.crime_ref, horizon), ctx.text,
          CASE WHEN l.geom IS NULL THEN 'no location supplied'
               WHEN s.point_id IS NULL THEN pg_catalog.format('no snap point within %s m in its neighbourhood',
                                                   crimesnap.setting('max_snap_distance'))
@@ -1376,6 +1432,12 @@ BEGIN
     FROM pg_temp.cs_live l
     LEFT JOIN crimesnap.snap_many(coalesce(ids, '{}'), coalesce(geoms, '{}'), coalesce(nbs, '{}')) s ON s.id = l.crime_id
     LEFT JOIN crimesnap.snap_point sp ON sp.version = v AND sp.point_id = s.point_id
+    -- Context only as a text the force approved, and only while it publishes context.
+    LEFT JOIN LATERAL (
+      SELECT t.text FROM crimesnap.context_text t
+        JOIN crimesnap.context_policy cp ON cp.force_id = t.force_id AND cp.publish
+       WHERE t.force_id = l.force_id AND t.status = 'approved'
+         AND t.text = crimesnap.normalise_context(l.context)) ctx ON true
     CROSS JOIN LATERAL (
       SELECT f.police_uk_slug, f.slug
         FROM crimesnap.offence_code o
@@ -1399,6 +1461,9 @@ BEGIN
             DETAIL = problem.why || '.',
             HINT = 'Correct the street or place in the input tables and rebuild the snap points, or add the class to crimesnap.place_class. Nothing was published.';
   END IF;
+
+  -- Records of the force's other months on the map show their outcome as of this month too.
+  PERFORM crimesnap.refresh_published_outcomes(publish_month.force);
 
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
@@ -1784,6 +1849,150 @@ END
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_snap_points(integer) IS
   'Proves the privacy promise of a snap point set (default: current) on the data as it is now: one row per violation (catchment under k, too close to an address, outside its neighbourhood, and in street mode street under k), none when clean.';
+
+CREATE OR REPLACE FUNCTION crimesnap.outcome_horizon(force text)
+RETURNS date
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  RETURN (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.force_id = outcome_horizon.force);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.outcome_horizon(text) IS
+  'The newest month a force has published: outcomes that took effect up to it are public, later ones wait for their month''s publication.';
+
+CREATE OR REPLACE FUNCTION crimesnap.note_contexts(batch integer)
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+  WITH added AS (
+    INSERT INTO crimesnap.context_text (force_id, text, finding, first_batch)
+    SELECT DISTINCT r.force_id, crimesnap.normalise_context(r.context),
+           crimesnap.screen_context(crimesnap.normalise_context(r.context)), r.batch_id
+      FROM crimesnap.raw_crime r
+     WHERE r.batch_id = $1 AND crimesnap.normalise_context(r.context) IS NOT NULL
+    ON CONFLICT (force_id, text) DO NOTHING
+    RETURNING 1)
+  SELECT pg_catalog.count(*)::integer FROM added
+$fn$;
+COMMENT ON FUNCTION crimesnap.note_contexts(integer) IS
+  'Internal: registers for review every context text of a batch''s records not seen before (pending, with the screen''s finding). Returns the new texts.';
+
+CREATE OR REPLACE FUNCTION crimesnap.check_context_reviewer(force text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF force IS NULL OR NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = check_context_reviewer.force) THEN
+    RAISE EXCEPTION 'force "%" does not exist', coalesce(force, 'NULL')
+      USING ERRCODE = 'foreign_key_violation', HINT = 'See crimesnap.force.';
+  END IF;
+  IF NOT pg_catalog.pg_has_role(crimesnap.context_caller(), 'crimesnap_publisher', 'MEMBER') THEN
+    RAISE EXCEPTION 'role "%" may not decide on the context of force %', crimesnap.context_caller(), force
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'Context is approved by the force''s data controllers, members of crimesnap_publisher.';
+  END IF;
+  PERFORM crimesnap.assert_acts_for(force);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_context_reviewer(text) IS
+  'Internal: fails unless the caller may decide on the force''s context texts and policy. Every context review function calls it first.';
+
+CREATE OR REPLACE FUNCTION crimesnap.set_context_publication(force text, publish boolean, reason text)
+RETURNS integer
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM crimesnap.check_context_reviewer(force);
+  IF publish IS NULL OR reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
+    RAISE EXCEPTION 'publish and reason must not be NULL or empty' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Say whether the force publishes context, and why; it goes to crimesnap.context_decision.';
+  END IF;
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(force));
+  INSERT INTO crimesnap.context_policy AS p (force_id, publish, reason)
+  VALUES (set_context_publication.force, set_context_publication.publish, set_context_publication.reason)
+  ON CONFLICT (force_id) DO UPDATE
+    SET publish = EXCLUDED.publish, reason = EXCLUDED.reason, changed_by = SESSION_USER, changed_at = pg_catalog.now();
+  n := crimesnap.apply_contexts(force);
+  INSERT INTO crimesnap.context_decision (force_id, action, reason, withdrawn)
+  VALUES (force, CASE WHEN publish THEN 'publish-on' ELSE 'publish-off' END, reason,
+          CASE WHEN publish THEN 0 ELSE n END);
+  RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.set_context_publication(text, boolean, text) IS
+  'Turns publication of context on or off for a force (off by default), with a reason for the audit trail. On: approved texts appear at once on the months on the map. Off: every context is withdrawn from everything published. Returns the records changed.';
+
+CREATE OR REPLACE FUNCTION crimesnap.decide_context(context_id bigint, action text, reason text, override_reason text)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  t crimesnap.context_text;
+  found_kind text;
+  n integer;
+BEGIN
+  SELECT x.* INTO t FROM crimesnap.context_text x WHERE x.context_id = decide_context.context_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'context text % does not exist', coalesce(decide_context.context_id::text, 'NULL')
+      USING ERRCODE = 'no_data_found', HINT = 'See crimesnap.context_review for the texts waiting for a decision.';
+  END IF;
+  PERFORM crimesnap.check_context_reviewer(t.force_id);
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(t.force_id));
+  SELECT x.* INTO t FROM crimesnap.context_text x WHERE x.context_id = decide_context.context_id FOR UPDATE;
+  found_kind := crimesnap.screen_context(t.text);
+  IF action = 'approve' THEN
+    IF t.status = 'approved' THEN
+      RAISE EXCEPTION 'context text % is already approved', t.context_id
+        USING ERRCODE = 'duplicate_object', HINT = 'An approved text is reused every month; nothing to do.';
+    END IF;
+    IF found_kind IS NOT NULL AND (override_reason IS NULL OR pg_catalog.btrim(override_reason) = '') THEN
+      RAISE EXCEPTION 'context text % looks like it holds a %', t.context_id, found_kind
+        USING ERRCODE = 'check_violation',
+              DETAIL = 'The screen flags it, so it may only be approved with an explicit override reason.',
+              HINT = 'Reject it with crimesnap.reject_context(), or, if it holds nothing personal, approve it with override_reason saying why.';
+    END IF;
+  ELSIF action = 'reject' THEN
+    IF t.status = 'approved' THEN
+      RAISE EXCEPTION 'context text % is approved; revoke it instead', t.context_id
+        USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Use crimesnap.revoke_context(context_id, reason).';
+    ELSIF t.status IN ('rejected', 'revoked') THEN
+      RAISE EXCEPTION 'context text % is already %', t.context_id, t.status
+        USING ERRCODE = 'duplicate_object', HINT = 'It is not published; nothing to do.';
+    END IF;
+  ELSIF action = 'revoke' THEN
+    IF t.status <> 'approved' THEN
+      RAISE EXCEPTION 'context text % is %, not approved', t.context_id, t.status
+        USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only an approved text can be revoked; reject a pending one.';
+    END IF;
+  END IF;
+  IF action <> 'approve' AND (reason IS NULL OR pg_catalog.btrim(reason) = '') THEN
+    RAISE EXCEPTION 'to % a context text needs a reason', action USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Say why; it goes to crimesnap.context_decision.';
+  END IF;
+  UPDATE crimesnap.context_text x
+     SET status = CASE action WHEN 'approve' THEN 'approved' WHEN 'reject' THEN 'rejected' ELSE 'revoked' END,
+         decided_by = SESSION_USER, decided_at = pg_catalog.now(),
+         override_reason = CASE WHEN action = 'approve' AND found_kind IS NOT NULL THEN decide_context.override_reason END
+   WHERE x.context_id = t.context_id;
+  n := crimesnap.apply_contexts(t.force_id);
+  INSERT INTO crimesnap.context_decision (context_id, force_id, action, reason, override_reason, finding, withdrawn)
+  VALUES (t.context_id, t.force_id, action, reason,
+          CASE WHEN action = 'approve' AND found_kind IS NOT NULL THEN override_reason END, found_kind,
+          CASE WHEN action = 'approve' THEN 0 ELSE n END);
+  RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.decide_context(bigint, text, text, text) IS
+  'Internal: the one path of approve_context(), reject_context() and revoke_context(): checks the caller and the text''s state, records the decision and its audit entry, and applies it to everything published. Returns the published records changed.';
 
 CREATE OR REPLACE FUNCTION crimesnap.location_label_problem(label text)
 RETURNS text
@@ -2343,6 +2552,173 @@ $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_locate_neighbourhood(text) IS
   'police.uk''s locate-neighbourhood?q=lat,lng: {"force", "neighbourhood"} of the neighbourhood containing the point; P0002 outside every force.';
 
+CREATE OR REPLACE FUNCTION crimesnap_api.tile(z integer, x integer, y integer, month text DEFAULT NULL)
+RETURNS bytea
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m date;
+  mvt bytea;
+BEGIN
+  IF z IS NULL OR x IS NULL OR y IS NULL OR z NOT BETWEEN 0 AND 24
+     OR x NOT BETWEEN 0 AND (1 << z) - 1 OR y NOT BETWEEN 0 AND (1 << z) - 1 THEN
+    RAISE EXCEPTION 'tile %/%/% does not exist', coalesce(z::text, 'NULL'), coalesce(x::text, 'NULL'), coalesce(y::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value', HINT = 'z is 0 to 24; x and y are 0 to 2^z - 1.';
+  END IF;
+  m := coalesce(crimesnap_api.parse_month(month),
+                (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.status = 'street-level'));
+  SELECT ST_AsMVT(t, 'crimes'::text, 4096, 'geom'::text, 'street_id'::text) INTO mvt
+    FROM (SELECT ST_AsMVTGeom(f.geom, ST_TileEnvelope(z, x, y)::box2d, 4096, 64, true) AS geom,
+                 f.street_id, f.street_name, pg_catalog.to_char(m, 'YYYY-MM') AS month, f.crimes, f.by_category
+            FROM crimesnap.tile_features(z, x, y, m) f) t
+   WHERE t.geom IS NOT NULL;
+  RETURN coalesce(mvt, ''::bytea);
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.tile(integer, integer, integer, text) IS
+  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": feature id street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points (crimesnap.tile_features); a month is never aggregated as a whole.';
+
+CREATE OR REPLACE FUNCTION crimesnap_api.map_svg(month text DEFAULT NULL, force text DEFAULT NULL, width integer DEFAULT 1000)
+RETURNS xml
+LANGUAGE plpgsql STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  m text := crimesnap_api.police_uk_month(month);
+  f text := CASE WHEN force IS NULL THEN NULL ELSE crimesnap_api.police_uk_check_force(force) END;
+  extent box2d;
+  doc xml;
+BEGIN
+  IF width IS NULL OR width NOT BETWEEN 100 AND 10000 THEN
+    RAISE EXCEPTION 'width % is not between 100 and 10000 pixels', coalesce(width::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT ST_Expand(ST_Extent(n.geom), 50::float8) INTO extent
+    FROM crimesnap.neighbourhood n WHERE f IS NULL OR n.force_id = f;
+  IF extent IS NULL THEN
+    RAISE EXCEPTION 'no neighbourhood is loaded' USING ERRCODE = 'no_data_found';
+  END IF;
+  SELECT xmlelement(name svg,
+           xmlattributes('http://www.w3.org/2000/svg' AS xmlns,
+                         crimesnap_api.svg_view_box(extent) AS "viewBox",
+                         width AS width,
+                         pg_catalog.round(width * (ST_YMax(extent) - ST_YMin(extent)) / (ST_XMax(extent) - ST_XMin(extent)))::integer AS height,
+                         'crimesnap-map' AS class),
+           xmlelement(name title, 'Crimes and ASB on the map, ' || m),
+           xmlelement(name rect, xmlattributes(ST_XMin(extent) AS x, -ST_YMax(extent) AS y,
+                                               ST_XMax(extent) - ST_XMin(extent) AS width,
+                                               ST_YMax(extent) - ST_YMin(extent) AS height, '#f7f5ef' AS fill)),
+           xmlelement(name g, xmlattributes('streets' AS class, '#c8c2b4' AS stroke, 'none' AS fill,
+                                            '6' AS "stroke-width", 'round' AS "stroke-linecap"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d))
+                            ORDER BY s.street_id)
+                FROM crimesnap.street s
+                LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
+               WHERE s.geom && ST_SetSRID(extent::geometry, 27700) AND coalesce(h.carries_points, true))),
+           xmlelement(name g, xmlattributes('neighbourhoods' AS class, '#3b4a6b' AS stroke, 'none' AS fill,
+                                            '5' AS "stroke-width", '24 12' AS "stroke-dasharray"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id),
+                                       xmlelement(name title, n.name || ' (' || n.neighbourhood_id || ')'))
+                            ORDER BY n.neighbourhood_id)
+                FROM crimesnap.neighbourhood n WHERE f IS NULL OR n.force_id = f)),
+           xmlelement(name g, xmlattributes('crimes' AS class, '#d7301f' AS fill, '0.55' AS "fill-opacity",
+                                            '#7f0000' AS stroke, '2' AS "stroke-width"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name circle,
+                              xmlattributes('crime' AS class, p.street_id AS "data-street-id", p.crimes AS "data-crimes",
+                                            ST_X(p.geom)::numeric(12, 1) AS cx, (-ST_Y(p.geom))::numeric(12, 1) AS cy,
+                                            crimesnap_api.map_radius(p.crimes) AS r),
+                              xmlelement(name title, p.street_name || ': ' || p.crimes ||
+                                         CASE WHEN p.crimes = 1 THEN ' crime or ASB' ELSE ' crimes and ASB' END))
+                            ORDER BY p.crimes DESC, p.street_id)
+                FROM crimesnap_api.snap_point_crimes p
+               WHERE p.month = m AND (f IS NULL OR p.force = f))))
+    INTO doc;
+  RETURN doc;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap_api.map_svg(text, text, integer) IS
+  'The published month as an SVG map (xml): streets, neighbourhood boundaries, and a circle per snap point with crimes (class "crime", data-street-id, data-crimes), its area proportional to the count, with a title. month NULL: the newest on the map; force NULL: every force. SECURITY DEFINER to draw the street centrelines; nothing else it reads is unpublished.';
+
+CREATE OR REPLACE FUNCTION crimesnap.raw_map_svg(force text, month date, width integer DEFAULT 1000)
+RETURNS xml
+LANGUAGE plpgsql STABLE
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  extent box2d;
+  v integer;
+  doc xml;
+BEGIN
+  IF width IS NULL OR width NOT BETWEEN 100 AND 10000 THEN
+    RAISE EXCEPTION 'width % is not between 100 and 10000 pixels', coalesce(width::text, 'NULL')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  SELECT p.snap_version INTO v FROM crimesnap.publication p
+   WHERE p.force_id = raw_map_svg.force AND p.month = raw_map_svg.month AND p.status = 'street-level';
+  IF v IS NULL THEN
+    RAISE EXCEPTION 'force % has no street-level publication for %', force, pg_catalog.to_char(month, 'YYYY-MM')
+      USING ERRCODE = 'no_data_found',
+            HINT = 'Draw a month on the map: after roll-off a record survives only as counts.';
+  END IF;
+  SELECT ST_Expand(ST_Extent(n.geom), 50::float8) INTO extent
+    FROM crimesnap.neighbourhood n WHERE n.force_id = raw_map_svg.force;
+  SELECT xmlelement(name svg,
+           xmlattributes('http://www.w3.org/2000/svg' AS xmlns,
+                         crimesnap_api.svg_view_box(extent) AS "viewBox",
+                         width AS width,
+                         pg_catalog.round(width * (ST_YMax(extent) - ST_YMin(extent)) / (ST_XMax(extent) - ST_XMin(extent)))::integer AS height,
+                         'crimesnap-raw-map' AS class),
+           xmlelement(name title, 'Raw locations and where they were published: ' || force || ', ' || pg_catalog.to_char(month, 'YYYY-MM')
+                                  || ' (confidential: raw locations)'),
+           xmlelement(name rect, xmlattributes(ST_XMin(extent) AS x, -ST_YMax(extent) AS y,
+                                               ST_XMax(extent) - ST_XMin(extent) AS width,
+                                               ST_YMax(extent) - ST_YMin(extent) AS height, '#ffffff' AS fill)),
+           xmlelement(name g, xmlattributes('catchments' AS class, '#9fb8d6' AS stroke, '#eef3f9' AS fill, '2' AS "stroke-width"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(c.geom, 0, 1) AS d, c.point_id AS "data-street-id"))
+                            ORDER BY c.point_id)
+                FROM crimesnap.snap_point_catchment c JOIN crimesnap.snap_point sp ON sp.version = c.version AND sp.point_id = c.point_id
+                JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = sp.neighbourhood_id
+               WHERE c.version = v AND n.force_id = raw_map_svg.force AND NOT ST_IsEmpty(c.geom))),
+           xmlelement(name g, xmlattributes('streets' AS class, '#d9d4c7' AS stroke, 'none' AS fill, '4' AS "stroke-width"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d)) ORDER BY s.street_id)
+                FROM crimesnap.street s WHERE s.geom && ST_SetSRID(extent::geometry, 27700))),
+           xmlelement(name g, xmlattributes('neighbourhoods' AS class, '#3b4a6b' AS stroke, 'none' AS fill,
+                                            '5' AS "stroke-width", '24 12' AS "stroke-dasharray"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id))
+                            ORDER BY n.neighbourhood_id)
+                FROM crimesnap.neighbourhood n WHERE n.force_id = raw_map_svg.force)),
+           xmlelement(name g, xmlattributes('moves' AS class, '#555555' AS stroke, '1.5' AS "stroke-width", '0.7' AS "stroke-opacity"),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(ST_MakeLine(r.geom, sp.geom), 0, 1) AS d)) ORDER BY r.crime_id)
+                FROM crimesnap.published_crime pc
+                JOIN crimesnap.raw_crime r ON r.crime_id = pc.crime_id
+                JOIN crimesnap.snap_point sp ON sp.version = pc.snap_version AND sp.point_id = pc.point_id
+               WHERE pc.force_id = raw_map_svg.force AND pc.month = raw_map_svg.month AND r.geom IS NOT NULL)),
+           xmlelement(name g, xmlattributes('raw' AS class, '#000000' AS fill),
+             (SELECT pg_catalog.xmlagg(xmlelement(name circle, xmlattributes('raw' AS class, ST_X(r.geom)::numeric(12, 1) AS cx,
+                                                                  (-ST_Y(r.geom))::numeric(12, 1) AS cy, 4 AS r)) ORDER BY r.crime_id)
+                FROM crimesnap.raw_crime r
+               WHERE r.force_id = raw_map_svg.force AND r.month = raw_map_svg.month AND r.geom IS NOT NULL
+                 AND r.superseded_by_batch IS NULL)),
+           xmlelement(name g, xmlattributes('published' AS class, '#d7301f' AS fill, '0.8' AS "fill-opacity", '#7f0000' AS stroke),
+             (SELECT pg_catalog.xmlagg(xmlelement(name circle, xmlattributes('published' AS class, sp.point_id AS "data-street-id",
+                                                                  ST_X(sp.geom)::numeric(12, 1) AS cx, (-ST_Y(sp.geom))::numeric(12, 1) AS cy,
+                                                                  crimesnap_api.map_radius(x.n) AS r),
+                                       xmlelement(name title, 'On or near ' || sp.label || ': ' || x.n))
+                            ORDER BY sp.point_id)
+                FROM (SELECT pc.point_id, pg_catalog.count(*) AS n FROM crimesnap.published_crime pc
+                       WHERE pc.force_id = raw_map_svg.force AND pc.month = raw_map_svg.month AND pc.point_id IS NOT NULL
+                       GROUP BY pc.point_id) x
+                JOIN crimesnap.snap_point sp ON sp.version = v AND sp.point_id = x.point_id)))
+    INTO doc;
+  RETURN doc;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.raw_map_svg(text, date, integer) IS
+  'Confidential: a force''s street-level month as an SVG picture of the guarantee, for its data controller: the catchment polygons, each raw location (black) joined by a line to the snap point it was published at (red, sized by its crimes). Runs as the caller, so only roles that read crimesnap.raw_crime can draw it; never in crimesnap_api.';
+
 CREATE OR REPLACE FUNCTION crimesnap.postcode_points(locations geometry[], postcodes text[] DEFAULT NULL)
 RETURNS TABLE (ord integer, postcode text, geom geometry, rule text)
 LANGUAGE plpgsql STABLE
@@ -2885,8 +3261,13 @@ COMMENT ON TRIGGER check_partner_agreement_change ON crimesnap.partner_agreement
 
 
 -- ---- privileges (sections 20, 40, 50 and 90) ----
-REVOKE ALL ON ALL TABLES IN SCHEMA crimesnap FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA crimesnap FROM PUBLIC;
+REVOKE ALL ON crimesnap.force_binding, crimesnap.staged_upload FROM PUBLIC;
+REVOKE ALL ON FUNCTION crimesnap.calling_role(), crimesnap.is_admin(), crimesnap.assert_admin(text),
+                       crimesnap.acting_forces(), crimesnap.acts_for(text), crimesnap.assert_acts_for(text),
+                       crimesnap.grant_force(regrole, text), crimesnap.revoke_force(regrole, text),
+                       crimesnap.check_force_snap_point(), crimesnap.check_upload_forces(),
+                       crimesnap.check_offence_code_change(), crimesnap.check_partner_agreement_change()
+  FROM PUBLIC;
 REVOKE INSERT, UPDATE, DELETE ON crimesnap.force, crimesnap.neighbourhood, crimesnap.lsoa,
                 crimesnap.street, crimesnap.address, crimesnap.public_place, crimesnap.highway_class
   FROM crimesnap_loader;
