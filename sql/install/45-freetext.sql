@@ -336,7 +336,7 @@ COMMENT ON COLUMN crimesnap.context_decision.decided_by IS 'The session user.';
 COMMENT ON COLUMN crimesnap.context_decision.acting_role IS 'The role that called, as SET ROLE chose it.';
 COMMENT ON COLUMN crimesnap.context_decision.decided_at IS 'When.';
 
-CREATE VIEW crimesnap.context_review AS
+CREATE VIEW crimesnap.context_review WITH (security_invoker) AS
 SELECT t.context_id, t.force_id, t.text, t.status,
        crimesnap.screen_context(t.text) AS finding,
        t.finding AS finding_when_seen,

@@ -699,6 +699,7 @@ COMMENT ON COLUMN crimesnap.staged_upload.loaded_by IS 'The role that loaded the
 COMMENT ON COLUMN crimesnap.staged_upload.loaded_at IS 'When the row was loaded.';
 
 ALTER VIEW crimesnap.outstanding_reject SET (security_invoker);
+ALTER VIEW crimesnap.context_review SET (security_invoker);
 INSERT INTO crimesnap.reject_reason VALUES
   ('reference_too_long', 'the reference number is longer than 100 characters', 'Give the force''s own reference number, as recorded on the crime record.');
 COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one of at most 100 characters. A raw table: never published.';
