@@ -68,7 +68,8 @@ OBJS = \
 	src/screen_person.o \
 	src/persistid.o \
 	src/postcode.o \
-	src/backup.o
+	src/backup.o \
+	src/security.o
 
 # The newest version's install script is built from one section per subsystem
 # (sql/install/NN-topic.sql), concatenated in file-name order, as h3-pg does.  Released

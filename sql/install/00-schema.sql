@@ -21,8 +21,9 @@ BEGIN
   FOR r IN SELECT * FROM (VALUES
       ('crimesnap_web',       'Web services: reads crimesnap_api and nothing else.'),
       ('crimesnap_analyst',   'Analysts: read published street-level data and trends, never raw records.'),
-      ('crimesnap_loader',    'Force DBAs: load input tables and raw uploads, register batches.'),
-      ('crimesnap_publisher', 'Force data controllers: build snap points, publish, roll off, withdraw.'))
+      ('crimesnap_loader',    'Force DBAs: load the monthly upload, register batches and manage the offence codes of the forces they act for.'),
+      ('crimesnap_publisher', 'Force data controllers: publish, roll off, withdraw and reinstate the data of the forces they act for.'),
+      ('crimesnap_admin',     'National administrators: forces, boundaries, streets, addresses, places, national offence codes and categories, snap point builds, the id key, and which roles act for which force.'))
       AS t(name, about)
   LOOP
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = r.name) THEN

@@ -111,7 +111,7 @@ COMMENT ON COLUMN crimesnap.force.name IS 'Display name, published as "Reported 
 
 CREATE TABLE crimesnap.neighbourhood (
   neighbourhood_id text PRIMARY KEY,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   name             text NOT NULL,
   geom             geometry NOT NULL
     CHECK (ST_SRID(geom) = 27700 AND GeometryType(geom) = 'MULTIPOLYGON')

@@ -143,7 +143,7 @@ COMMENT ON SEQUENCE crimesnap.snap_point_id_seq IS 'Snap point ids; a point that
 CREATE TABLE crimesnap.snap_point (
   version          integer NOT NULL REFERENCES crimesnap.snap_point_set ON DELETE CASCADE,
   point_id         bigint NOT NULL,
-  neighbourhood_id text NOT NULL REFERENCES crimesnap.neighbourhood ON UPDATE CASCADE,
+  neighbourhood_id text NOT NULL REFERENCES crimesnap.neighbourhood,
   kind             text NOT NULL CHECK (kind IN ('street', 'place', 'force')),
   label            text NOT NULL,
   address_count    integer NOT NULL CHECK (address_count >= 0),
@@ -212,7 +212,7 @@ COMMENT ON COLUMN crimesnap.snap_point_catchment.geom IS 'The area whose crimes 
 
 CREATE TABLE crimesnap.force_snap_point (
   force_point_id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  force_id       text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id       text NOT NULL REFERENCES crimesnap.force ON DELETE CASCADE,
   label          text NOT NULL CHECK (btrim(label) <> ''),
   explanation    text NOT NULL CHECK (btrim(explanation) <> ''),
   geom           geometry NOT NULL
@@ -232,6 +232,25 @@ COMMENT ON COLUMN crimesnap.force_snap_point.geom IS 'Where the point goes, EPSG
 COMMENT ON COLUMN crimesnap.force_snap_point.added_by IS 'Who added it.';
 COMMENT ON COLUMN crimesnap.force_snap_point.added_at IS 'When.';
 COMMENT ON TRIGGER normalise_geometry ON crimesnap.force_snap_point IS 'Puts loaded points into EPSG:27700.';
+
+CREATE FUNCTION crimesnap.check_force_snap_point()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF NOT crimesnap.is_admin() THEN
+    PERFORM crimesnap.assert_acts_for(NEW.force_id);
+  END IF;
+  RETURN NEW;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_force_snap_point() IS
+  'Trigger on crimesnap.force_snap_point: a role adds points only for the forces it acts for (crimesnap_admin for any).';
+CREATE TRIGGER check_force_snap_point BEFORE INSERT OR UPDATE ON crimesnap.force_snap_point
+  FOR EACH ROW EXECUTE FUNCTION crimesnap.check_force_snap_point();
+COMMENT ON TRIGGER check_force_snap_point ON crimesnap.force_snap_point IS
+  'A force adds points only in its own name.';
 
 CREATE TABLE crimesnap.force_snap_point_result (
   version        integer NOT NULL REFERENCES crimesnap.snap_point_set ON DELETE CASCADE,
@@ -320,7 +339,7 @@ AS $fn$
       FROM crimesnap.postal_address a
       CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
   )
-  SELECT p.point_id, count(n.point_id)
+  SELECT p.point_id, pg_catalog.count(n.point_id)
     FROM crimesnap.snap_point p
     JOIN v ON p.version = v.version
     LEFT JOIN nearest n ON n.point_id = p.point_id
@@ -412,6 +431,7 @@ DECLARE
   notes jsonb := '{}'::jsonb;
   pair record;
 BEGIN
+  PERFORM crimesnap.assert_admin('build snap points');
   IF k < floor_k THEN
     RAISE EXCEPTION 'min_addresses % is below crimesnap.min_addresses (%)', k, floor_k
       USING ERRCODE = 'invalid_parameter_value',
@@ -427,10 +447,12 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
   END IF;
-  IF mode = 'dense' AND NOT (segment_length > 0) THEN
-    RAISE EXCEPTION 'segment_length % is not a length', segment_length
+  -- NaN and infinities fail BETWEEN; a length under a metre would cut every street into
+  -- more candidates than memory holds, and one over 10 km leaves one candidate per street.
+  IF mode = 'dense' AND (segment_length IS NULL OR NOT (segment_length BETWEEN 1::float8 AND 10000::float8)) THEN
+    RAISE EXCEPTION 'segment_length % is not a length between 1 and 10000 metres', coalesce(segment_length::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres.';
+            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres; build_snap_points() uses 25.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.neighbourhood) THEN
     RAISE EXCEPTION 'no neighbourhoods are loaded'
@@ -483,7 +505,7 @@ BEGIN
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
   SELECT DISTINCT ON (x.neighbourhood_id, x.street_key) x.neighbourhood_id, x.street_key, x.name AS label
-    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, sum(ST_Length(p.geom)) AS len
+    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, pg_catalog.sum(ST_Length(p.geom)) AS len
             FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
    ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
   PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
@@ -525,7 +547,7 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(s.lines, s.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr_all a
-                   WHERE ST_DWithin(a.geom, s.lines, d + 1)), d) AS geom) c
+                   WHERE ST_DWithin(a.geom, s.lines, d + 1::float8)), d) AS geom) c
      WHERE s.centre IS NOT NULL
      ORDER BY s.neighbourhood_id, s.street_key;
   ELSE
@@ -543,7 +565,7 @@ BEGIN
       CROSS JOIN LATERAL (
         SELECT crimesnap.clear_point(seg.geom, seg.centre,
                  (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr_all a
-                   WHERE ST_DWithin(a.geom, seg.geom, d + 1)), d) AS geom) c
+                   WHERE ST_DWithin(a.geom, seg.geom, d + 1::float8)), d) AS geom) c
      ORDER BY seg.area, seg.street, seg.segment, seg.part;
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
@@ -559,7 +581,7 @@ BEGIN
                       THEN 'on the edge of its neighbourhood' END AS reject
             FROM pg_temp.cs_cand c2
             JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c2.neighbourhood_id
-            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02), c2.geom) AS geom) x
+            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02::float8, ''::text), c2.geom) AS geom) x
            WHERE c2.reject IS NULL AND NOT ST_Intersects(nb.geom, c2.geom)) m
    WHERE c.cand_no = m.cand_no;
 
@@ -572,7 +594,7 @@ BEGIN
      AND EXISTS (SELECT FROM pg_temp.cs_cand c2
                   WHERE c2.reject IS NULL AND c2.cand_no < c.cand_no
                     AND c2.neighbourhood_id = c.neighbourhood_id AND c2.label = c.label
-                    AND ST_DWithin(c2.geom, c.geom, 0.01));
+                    AND ST_DWithin(c2.geom, c.geom, 0.01::float8));
 
   -- ---- public places and premises: points that serve no address ----
   INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, geom, reject)
@@ -608,7 +630,7 @@ BEGIN
                     FROM pg_temp.cs_cand c2
                     JOIN crimesnap.snap_point o
                       ON o.version = prev AND o.neighbourhood_id = c2.neighbourhood_id
-                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01)
+                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01::float8)
                    WHERE c2.reject IS NULL
                      AND NOT EXISTS (SELECT FROM pg_temp.cs_addr_all a WHERE ST_DWithin(a.geom, o.geom, d))
                      AND EXISTS (SELECT FROM crimesnap.neighbourhood nb
@@ -624,7 +646,7 @@ BEGIN
       FROM pg_temp.cs_cand c
       JOIN crimesnap.snap_point o
         ON o.version = prev AND o.neighbourhood_id = c.neighbourhood_id
-       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50)
+       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50::float8)
      WHERE c.reject IS NULL AND c.old_point_id IS NULL
        AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = o.point_id)
      ORDER BY ST_Distance(o.geom, c.geom), o.point_id, c.cand_no
@@ -638,7 +660,7 @@ BEGIN
   -- The id is the candidate's rank, the tie-break of select_snap_points(), so catchments come
   -- out the same there as in crimesnap.snap() and the audit.
   UPDATE pg_temp.cs_cand c SET rank = c.old_point_id WHERE c.old_point_id IS NOT NULL;
-  SELECT count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
+  SELECT pg_catalog.count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
   IF n_new > 0 THEN
     base := pg_catalog.nextval('crimesnap.snap_point_id_seq');
     PERFORM pg_catalog.setval('crimesnap.snap_point_id_seq', base + n_new - 1);
@@ -699,7 +721,7 @@ BEGIN
            pg_catalog.count(*) OVER (PARTITION BY p.neighbourhood_id) AS n
       FROM crimesnap.snap_point p WHERE p.version = v
   ), cells AS (
-    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0, nb.geom))).geom AS cell
+    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0::float8, nb.geom))).geom AS cell
       FROM pts x JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
      WHERE x.n > 1
      GROUP BY x.neighbourhood_id, nb.geom
@@ -721,26 +743,26 @@ BEGIN
   -- ---- notes, audit, current ----
   SELECT notes || pg_catalog.jsonb_build_object(
            'rejected', (SELECT coalesce(pg_catalog.jsonb_object_agg(r.reject, r.n), '{}')
-                          FROM (SELECT c.kind || ': ' || c.reject AS reject, count(*) AS n
+                          FROM (SELECT c.kind || ': ' || c.reject AS reject, pg_catalog.count(*) AS n
                                   FROM pg_temp.cs_cand c WHERE c.reject IS NOT NULL GROUP BY 1) r),
-           'moved_off_properties', (SELECT count(*) FROM pg_temp.cs_cand c
+           'moved_off_properties', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c
                                      WHERE c.kind = 'street' AND c.geom IS NOT NULL
-                                       AND NOT ST_DWithin(c.geom, c.target, 0.01)),
-           'pruned', (SELECT count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
-           'kept_ids', (SELECT count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
+                                       AND NOT ST_DWithin(c.geom, c.target, 0.01::float8)),
+           'pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
+           'kept_ids', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
                          WHERE s.kept AND c.old_point_id IS NOT NULL),
-           'addresses', (SELECT count(*) FROM pg_temp.cs_addr),
-           'address_rows', (SELECT count(*) FROM pg_temp.cs_addr_all),
-           'addresses_outside_neighbourhoods', (SELECT count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
+           'addresses', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr),
+           'address_rows', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all),
+           'addresses_outside_neighbourhoods', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
     INTO notes;
   UPDATE crimesnap.snap_point_set s
-     SET point_count = (SELECT count(*) FROM crimesnap.snap_point p WHERE p.version = v),
+     SET point_count = (SELECT pg_catalog.count(*) FROM crimesnap.snap_point p WHERE p.version = v),
          build_notes = notes
    WHERE s.version = v;
 
   -- The audit recomputes every catchment with PostGIS, independently of the C code above; a
   -- set that fails it is never stored.
-  SELECT count(*) INTO n FROM crimesnap.audit_snap_points(v);
+  SELECT pg_catalog.count(*) INTO n FROM crimesnap.audit_snap_points(v);
   IF n > 0 THEN
     RAISE EXCEPTION 'snap point set % failed its own audit with % violations', v, n
       USING ERRCODE = 'internal_error',
@@ -774,6 +796,14 @@ BEGIN
     USING HINT = 'See crimesnap.snap_coverage. A force can add public places (crimesnap.public_place) and its own points (crimesnap.force_snap_point); a smaller k is not an option.';
 
   IF make_current THEN
+    -- An empty set would take every street-level crime off the map at the next publication.
+    IF NOT EXISTS (SELECT FROM crimesnap.snap_point p WHERE p.version = v) THEN
+      RAISE EXCEPTION 'snap point set % has no points, so it is not made current', v
+        USING ERRCODE = 'no_data_found',
+              DETAIL = pg_catalog.format('mode %s, min_addresses %s, segment_length %s: %s', mode, k,
+                                         coalesce(segment_length::text, 'none'), notes::text),
+              HINT = 'Nothing was stored. Check the input tables and the arguments, or build with make_current => false to look at the set.';
+    END IF;
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
   DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_addr_all, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
@@ -805,6 +835,7 @@ SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 BEGIN
+  PERFORM crimesnap.assert_admin('choose the current snap point set');
   IF NOT EXISTS (SELECT FROM crimesnap.snap_point_set s WHERE s.version = $1) THEN
     RAISE EXCEPTION 'snap point set version % does not exist', $1
       USING ERRCODE = 'no_data_found',
@@ -854,7 +885,7 @@ BEGIN
   RETURN QUERY
   SELECT p.point_id, 'too close to an address'::text,
          pg_catalog.format('address %s is %s m away; crimesnap.min_property_distance is %s m',
-                           a.address_id, round(ST_Distance(a.geom, p.geom)::numeric, 2), mindist)
+                           a.address_id, pg_catalog.round(ST_Distance(a.geom, p.geom)::numeric, 2), mindist)
     FROM crimesnap.snap_point p
     CROSS JOIN LATERAL (SELECT a.address_id, a.geom FROM crimesnap.address a
                          WHERE ST_DWithin(a.geom, p.geom, mindist)
@@ -865,7 +896,7 @@ BEGIN
   RETURN QUERY
   SELECT p.point_id, 'outside its neighbourhood'::text,
          pg_catalog.format('point is %s m outside neighbourhood %s',
-                           round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
+                           pg_catalog.round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
     FROM crimesnap.snap_point p
     JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = p.neighbourhood_id
    WHERE p.version = v AND NOT ST_Intersects(n.geom, p.geom)
@@ -874,7 +905,7 @@ BEGIN
   IF set_mode = 'street' THEN
     RETURN QUERY
     WITH counts AS (
-      SELECT a.neighbourhood_id, a.street_key, count(*) AS n
+      SELECT a.neighbourhood_id, a.street_key, pg_catalog.count(*) AS n
         FROM crimesnap.address_streets() a
        WHERE a.street_key IS NOT NULL
        GROUP BY 1, 2)
@@ -919,13 +950,16 @@ COMMENT ON COLUMN crimesnap_api.catchment.geom IS 'The catchment area, MultiPoly
 
 GRANT SELECT ON crimesnap_api.catchment TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;
 GRANT SELECT ON crimesnap.snap_point_catchment, crimesnap.force_snap_point_result TO crimesnap_analyst;
-GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.force_snap_point TO crimesnap_loader, crimesnap_publisher;
+-- A force adds points in its own name and never removes one; crimesnap_admin may.
+GRANT SELECT, INSERT (force_id, label, explanation, geom) ON crimesnap.force_snap_point TO crimesnap_loader, crimesnap_publisher;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.force_snap_point TO crimesnap_admin;
 GRANT SELECT ON crimesnap.force_snap_point_result TO crimesnap_loader;
-GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision),
-                          crimesnap.snap_point_coverage(integer, double precision),
+GRANT EXECUTE ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision)
+  TO crimesnap_admin;
+GRANT EXECUTE ON FUNCTION crimesnap.snap_point_coverage(integer, double precision),
                           crimesnap.address_streets(),
                           crimesnap.street_pieces()
-  TO crimesnap_publisher;
+  TO crimesnap_publisher, crimesnap_admin;
 GRANT EXECUTE ON FUNCTION crimesnap.associate_addresses(crimesnap.address_input[], crimesnap.street_input[], double precision),
                           crimesnap.street_segments(text[], text[], geometry[], double precision),
                           crimesnap.clear_point(geometry, geometry, geometry, double precision),

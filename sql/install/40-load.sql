@@ -62,7 +62,7 @@ SELECT 'crimemapper-2010', slug,
   FROM crimesnap.category WHERE scheme = 'police.uk';
 
 CREATE TABLE crimesnap.offence_code (
-  force_id     text REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id     text REFERENCES crimesnap.force ON DELETE CASCADE,
   offence_code text NOT NULL CHECK (offence_code = upper(btrim(offence_code)) AND offence_code <> ''),
   slug         text NOT NULL,
   description  text NOT NULL,
@@ -260,9 +260,64 @@ COMMENT ON COLUMN crimesnap.crime_upload.context IS 'Free-text context. Publishe
 COMMENT ON COLUMN crimesnap.crime_upload.loaded_by IS 'Who loaded the row.';
 COMMENT ON COLUMN crimesnap.crime_upload.loaded_at IS 'When the row was loaded.';
 
+-- A loader inserts only the CSV's columns (loaded_by is always the role that loaded the
+-- row), and only rows of the forces it acts for, or rows naming no known force (which its
+-- own next batch rejects).  Row-level security would forbid \copy, so a statement trigger
+-- checks the rows, and loaders read and delete their staged rows through
+-- crimesnap.staged_upload.
+CREATE FUNCTION crimesnap.check_upload_forces()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+DECLARE
+  bad text;
+BEGIN
+  SELECT pg_catalog.string_agg(DISTINCT n.force, ', ') INTO bad
+    FROM new_rows n
+   WHERE EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id OPERATOR(pg_catalog.=) n.force)
+     AND NOT n.force OPERATOR(pg_catalog.=) ANY (crimesnap.acting_forces());
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'role % does not act for force %, so it may not stage its records', crimesnap.calling_role(), bad
+      USING ERRCODE = 'insufficient_privilege',
+            DETAIL = 'Nothing of this statement was staged.',
+            HINT = 'Load only the rows of the forces you act for (see crimesnap.acting_forces()); a member of crimesnap_admin binds roles to forces with crimesnap.grant_force().';
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_upload_forces() IS
+  'Statement trigger on crimesnap.crime_upload: refuses the whole statement when a row names a force the calling role does not act for.';
+CREATE TRIGGER check_upload_forces AFTER INSERT ON crimesnap.crime_upload
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.check_upload_forces();
+COMMENT ON TRIGGER check_upload_forces ON crimesnap.crime_upload IS
+  'Refuses staged rows of forces the loading role does not act for.';
+
+CREATE VIEW crimesnap.staged_upload WITH (security_barrier) AS
+SELECT u.upload_row, u.force, u.crime_ref, u.offence_code, u.committed_on, u.easting, u.northing,
+       u.neighbourhood, u.outcome, u.context, u.loaded_by, u.loaded_at
+  FROM crimesnap.crime_upload u
+ WHERE u.force OPERATOR(pg_catalog.=) ANY (crimesnap.acting_forces())
+    OR u.loaded_by OPERATOR(pg_catalog.=) CURRENT_USER;
+COMMENT ON VIEW crimesnap.staged_upload IS
+  'The staged rows of crimesnap.crime_upload the calling role may see and delete: those of the forces it acts for, and those it loaded itself.';
+COMMENT ON COLUMN crimesnap.staged_upload.upload_row IS 'Row number in load order, quoted in rejects.';
+COMMENT ON COLUMN crimesnap.staged_upload.force IS 'force_id of the force the record belongs to.';
+COMMENT ON COLUMN crimesnap.staged_upload.crime_ref IS 'The force''s crime or incident reference number.';
+COMMENT ON COLUMN crimesnap.staged_upload.offence_code IS 'Offence code as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.committed_on IS 'Date committed, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.easting IS 'Easting, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.northing IS 'Northing, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.neighbourhood IS 'neighbourhood_id, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.outcome IS 'Outcome, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.context IS 'Context, as uploaded.';
+COMMENT ON COLUMN crimesnap.staged_upload.loaded_by IS 'The role that loaded the row.';
+COMMENT ON COLUMN crimesnap.staged_upload.loaded_at IS 'When the row was loaded.';
+
 CREATE TABLE crimesnap.batch (
   batch_id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   month            date NOT NULL CHECK (month = pg_catalog.date_trunc('month', month)),
   supplying_agency text NOT NULL,
   supplier_name    text NOT NULL,
@@ -303,14 +358,14 @@ COMMENT ON COLUMN crimesnap.batch.registered_by IS 'Who registered it: the sessi
 CREATE TABLE crimesnap.raw_crime (
   crime_id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   batch_id         integer NOT NULL REFERENCES crimesnap.batch,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   crime_ref        text NOT NULL,
   persistent_id    text NOT NULL,
   month            date NOT NULL,
   offence_code     text NOT NULL,
   committed_on     date NOT NULL,
   geom             geometry(Point, 27700),
-  neighbourhood_id text REFERENCES crimesnap.neighbourhood ON UPDATE CASCADE,
+  neighbourhood_id text REFERENCES crimesnap.neighbourhood,
   outcome          text,
   context          text,
   superseded_by_batch integer REFERENCES crimesnap.batch,
@@ -348,6 +403,7 @@ COMMENT ON COLUMN crimesnap.reject_reason.fix IS 'What the force should do befor
 INSERT INTO crimesnap.reject_reason VALUES
   ('unknown_force', 'the force column is empty or names no force in crimesnap.force', 'Set force to the force''s force_id.'),
   ('missing_reference', 'the crime reference number is empty', 'Give every record its reference number.'),
+  ('reference_too_long', 'the reference number is longer than 100 characters', 'Give the force''s own reference number, as recorded on the crime record.'),
   ('duplicate_reference', 'the reference number appears more than once in the batch', 'Keep one row per reference; the first one was considered and this one dropped.'),
   ('unknown_offence_code', 'the offence code is neither a Home Office code, a code of this force in crimesnap.offence_code, nor ASB', 'Correct the code, or add the force''s own code to crimesnap.offence_code.'),
   ('invalid_date', 'the committed date is missing or is not a calendar date in YYYY-MM-DD form', 'Give the date as YYYY-MM-DD.'),
@@ -378,14 +434,14 @@ COMMENT ON COLUMN crimesnap.reject.reject_id IS 'Reject id.';
 COMMENT ON COLUMN crimesnap.reject.batch_id IS 'The batch the row came with.';
 COMMENT ON COLUMN crimesnap.reject.upload_row IS 'The row''s crimesnap.crime_upload.upload_row.';
 COMMENT ON COLUMN crimesnap.reject.force_id IS 'The force of the batch that claimed the row.';
-COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one. A raw table: never published.';
+COMMENT ON COLUMN crimesnap.reject.crime_ref IS 'The reference number as uploaded (trimmed), when there was one of at most 100 characters. A raw table: never published.';
 COMMENT ON COLUMN crimesnap.reject.reason_code IS 'See crimesnap.reject_reason.';
-COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value (for personal data, only its kind).';
+COMMENT ON COLUMN crimesnap.reject.reason IS 'The reason, with the offending value (its first 100 characters; for personal data, only its kind).';
 COMMENT ON COLUMN crimesnap.reject.row_data IS 'The row as uploaded.';
 COMMENT ON COLUMN crimesnap.reject.resolved_by_batch IS 'The batch that loaded a record with this reference (for a duplicate, the batch that loaded the first copy); NULL while outstanding.';
 COMMENT ON COLUMN crimesnap.reject.resolved_crime_id IS 'The raw record that resolved it.';
 
-CREATE VIEW crimesnap.outstanding_reject AS
+CREATE VIEW crimesnap.outstanding_reject WITH (security_invoker) AS
 SELECT r.reject_id, r.batch_id, b.force_id, pg_catalog.to_char(b.month, 'YYYY-MM') AS month, r.upload_row,
        r.crime_ref, r.reason_code, r.reason, rr.fix, r.row_data
   FROM crimesnap.reject r
@@ -443,13 +499,20 @@ DECLARE
   corr record;
 BEGIN
   IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
-    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the force''s force_id and the first day of the month, for example ''2026-09-01''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(register_batch.month) THEN
+    RAISE EXCEPTION 'month % is not a month', register_batch.month
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month the records belong to, for example ''2026-09-01''.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = register_batch.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', register_batch.force
       USING ERRCODE = 'foreign_key_violation',
             HINT = 'Add it to crimesnap.force first, or use its force_id.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(register_batch.force);
   IF records_supplied IS NULL OR records_supplied < 0 THEN
     RAISE EXCEPTION 'records_supplied is %, not the number of records the force supplied', coalesce(records_supplied::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
@@ -459,7 +522,7 @@ BEGIN
     FROM (VALUES ('supplying_agency', supplying_agency), ('supplier_name', supplier_name),
                  ('supplier_contact', supplier_contact), ('dataset_name', dataset_name),
                  ('file_format', file_format), ('date_supplied', date_supplied::text)) AS x(name, value)
-   WHERE x.value IS NULL OR btrim(x.value) = '';
+   WHERE x.value IS NULL OR pg_catalog.btrim(x.value) = '';
   IF missing IS NOT NULL THEN
     RAISE EXCEPTION 'batch metadata is missing: %', missing
       USING ERRCODE = 'null_value_not_allowed',
@@ -479,30 +542,38 @@ BEGIN
           0, records_supplied)
   RETURNING x.* INTO b;
 
-  -- Claim this force's rows, and rows that name no known force (they are rejected here
-  -- rather than left behind).  A failure below rolls the claim back with everything else.
+  -- Claim this force's rows, and the rows that name no known force which the calling role
+  -- loaded itself (they are rejected here rather than left behind; a superuser claims them
+  -- all).  A failure below rolls the claim back with everything else.
   CREATE TEMP TABLE cs_upload ON COMMIT DROP AS
   WITH claimed AS (
     DELETE FROM crimesnap.crime_upload u
      WHERE u.force IS NOT DISTINCT FROM register_batch.force
-        OR NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = u.force)
+        OR (NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = u.force)
+            AND (u.loaded_by = crimesnap.calling_role()::pg_catalog.text::pg_catalog.name
+                 OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = crimesnap.calling_role()::pg_catalog.oid)))
     RETURNING u.*)
   SELECT c.*,
-         nullif(btrim(c.crime_ref), '') AS ref,
-         upper(btrim(c.offence_code)) AS code,
+         nullif(pg_catalog.btrim(c.crime_ref), '') AS ref,
+         pg_catalog.upper(pg_catalog.btrim(c.offence_code)) AS code,
+         -- Nested CASEs, so that each cast only ever sees what the test before it let
+         -- through: a bad row becomes a reject, never an error that sinks the batch (year
+         -- 0000, month 13, a 400-digit easting).
          CASE WHEN c.committed_on ~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$' THEN
-           CASE WHEN substr(btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
-                 AND substr(btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
-                     extract(day FROM make_date(substr(btrim(c.committed_on), 1, 4)::int,
-                                                substr(btrim(c.committed_on), 6, 2)::int, 1)
-                                      + interval '1 month - 1 day')::int
-                 AND substr(btrim(c.committed_on), 1, 4)::int > 0
-                THEN substr(btrim(c.committed_on), 1, 10)::date END
+           CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int >= 1
+                 AND pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12 THEN
+             CASE WHEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
+                       extract(day FROM pg_catalog.make_date(pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 4)::int,
+                                                  pg_catalog.substr(pg_catalog.btrim(c.committed_on), 6, 2)::int, 1)
+                                        + interval '1 month - 1 day')::int
+                  THEN pg_catalog.substr(pg_catalog.btrim(c.committed_on), 1, 10)::date END
+           END
          END AS committed,
-         CASE WHEN nullif(btrim(c.easting), '') IS NULL AND nullif(btrim(c.northing), '') IS NULL THEN 'none'
-              WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
-               AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
-               AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
+         CASE WHEN nullif(pg_catalog.btrim(c.easting), '') IS NULL AND nullif(pg_catalog.btrim(c.northing), '') IS NULL THEN 'none'
+              WHEN c.easting ~ '^\s*[+-]?[0-9]{1,7}(\.[0-9]{1,9})?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]{1,7}(\.[0-9]{1,9})?\s*$' THEN
+                CASE WHEN pg_catalog.btrim(c.easting)::float8 BETWEEN 0::float8 AND 700000::float8
+                      AND pg_catalog.btrim(c.northing)::float8 BETWEEN 0::float8 AND 1300000::float8 THEN 'ok'
+                     ELSE 'bad' END
               ELSE 'bad' END AS loc_state
     FROM claimed c;
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
@@ -514,6 +585,7 @@ BEGIN
          CASE
            WHEN u.force IS DISTINCT FROM register_batch.force THEN 'unknown_force'
            WHEN u.ref IS NULL THEN 'missing_reference'
+           WHEN pg_catalog.length(u.ref) > 100 THEN 'reference_too_long'
            WHEN u.dup > 1 THEN 'duplicate_reference'
            -- A reference live in another month is a resend that updates its outcome only:
            -- its date, location and code are not taken.
@@ -526,12 +598,12 @@ BEGIN
            WHEN pg_catalog.date_trunc('month', u.committed) <> m THEN 'date_outside_month'
            WHEN u.loc_state = 'bad' THEN 'impossible_coordinates'
            WHEN u.loc_state = 'ok' AND loc.neighbourhood_id IS NULL THEN 'outside_force_area'
-           WHEN u.loc_state = 'none' AND nullif(btrim(u.neighbourhood), '') IS NOT NULL
+           WHEN u.loc_state = 'none' AND nullif(pg_catalog.btrim(u.neighbourhood), '') IS NOT NULL
                 AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
-                                 WHERE n.neighbourhood_id = btrim(u.neighbourhood)
+                                 WHERE n.neighbourhood_id = pg_catalog.btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
          END AS reason_code
-    FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
+    FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
             FROM pg_temp.cs_upload x) u
     LEFT JOIN LATERAL (
       SELECT g.geom,
@@ -539,9 +611,9 @@ BEGIN
                (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
                  WHERE n.force_id = register_batch.force AND ST_Intersects(n.geom, g.geom)
                  ORDER BY n.neighbourhood_id COLLATE "C" LIMIT 1)
-             ELSE nullif(btrim(u.neighbourhood), '') END AS neighbourhood_id
+             ELSE nullif(pg_catalog.btrim(u.neighbourhood), '') END AS neighbourhood_id
         FROM (SELECT CASE WHEN u.loc_state = 'ok'
-                          THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
+                          THEN ST_SetSRID(ST_MakePoint(pg_catalog.btrim(u.easting)::float8, pg_catalog.btrim(u.northing)::float8), 27700)
                      END AS geom) g) loc ON true
     LEFT JOIN LATERAL (
       SELECT r.crime_id FROM crimesnap.raw_crime r
@@ -583,7 +655,7 @@ BEGIN
          crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref,
                                           coalesce(x.correction + x.corrected::integer, 0)),
          m, c.code, c.committed, c.geom, c.neighbourhood_id,
-         nullif(btrim(c.outcome), ''), nullif(btrim(c.context), ''), coalesce(x.correction + x.corrected::integer, 0)
+         nullif(pg_catalog.btrim(c.outcome), ''), nullif(pg_catalog.btrim(c.context), ''), coalesce(x.correction + x.corrected::integer, 0)
     FROM pg_temp.cs_checked c
     LEFT JOIN pg_temp.cs_prev x ON x.ref = c.ref
    WHERE c.reason_code IS NULL AND c.resent_crime_id IS NULL
@@ -620,20 +692,22 @@ BEGIN
   -- The reason quotes the offending value, except for personal data, where it names only
   -- the kind found, so that lists of reasons can be shared without the data itself.
   INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
-  SELECT b.batch_id, c.upload_row, register_batch.force, c.ref, c.reason_code,
+  SELECT b.batch_id, c.upload_row, register_batch.force,
+         CASE WHEN c.reason_code = 'reference_too_long' THEN NULL ELSE c.ref END, c.reason_code,
          rr.description || CASE c.reason_code
-           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
+           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.force, 100), 'empty'))
+           WHEN 'reference_too_long' THEN pg_catalog.format(' (%s characters)', pg_catalog.length(c.ref))
            WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
-                                                             (SELECT count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
-           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
-           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
+                                                             (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
+           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(pg_catalog.left(c.code, 100), ''), 'empty'))
+           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.committed_on, 100), 'empty'))
            WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
            WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
-                                                               coalesce(nullif(btrim(c.easting), ''), 'empty'),
-                                                               coalesce(nullif(btrim(c.northing), ''), 'empty'))
+                                                               coalesce(nullif(pg_catalog.left(pg_catalog.btrim(c.easting), 100), ''), 'empty'),
+                                                               coalesce(nullif(pg_catalog.left(pg_catalog.btrim(c.northing), 100), ''), 'empty'))
            WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
-                                                           btrim(c.easting), btrim(c.northing), register_batch.force)
-           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
+                                                           pg_catalog.btrim(c.easting), pg_catalog.btrim(c.northing), register_batch.force)
+           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', pg_catalog.left(c.neighbourhood, 100))
            ELSE '' END,
          pg_catalog.jsonb_build_object(
            'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,
@@ -670,5 +744,40 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.register_batch(text, date, integer, text, text, text, text, text, date, text) IS
   'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata (CSP guidance 3.4), resolves earlier rejects the batch corrects, and fails, keeping nothing, unless loaded + rejected = records_supplied. A reference live in another month only updates that record''s outcome; a resubmitted record that moves from a published position gets a new persistent id and its old id is withdrawn.';
 
+-- ---- a force manages its own offence codes; national codes are crimesnap_admin's ----
+
+CREATE FUNCTION crimesnap.check_offence_code_change()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    IF OLD.force_id IS NULL THEN
+      PERFORM crimesnap.assert_admin('change national offence codes');
+    ELSIF NOT crimesnap.is_admin() THEN
+      PERFORM crimesnap.assert_acts_for(OLD.force_id);
+    END IF;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    IF NEW.force_id IS NULL THEN
+      PERFORM crimesnap.assert_admin('change national offence codes');
+    ELSIF NOT crimesnap.is_admin() THEN
+      PERFORM crimesnap.assert_acts_for(NEW.force_id);
+    END IF;
+    RETURN NEW;
+  END IF;
+  RETURN OLD;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.check_offence_code_change() IS
+  'Trigger on crimesnap.offence_code: national codes (force_id NULL) change only by crimesnap_admin; a force''s own codes by the roles that act for it (or crimesnap_admin).';
+CREATE TRIGGER check_offence_code_change BEFORE INSERT OR UPDATE OR DELETE ON crimesnap.offence_code
+  FOR EACH ROW EXECUTE FUNCTION crimesnap.check_offence_code_change();
+COMMENT ON TRIGGER check_offence_code_change ON crimesnap.offence_code IS
+  'National codes are crimesnap_admin''s; a force''s own codes are its own.';
+
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.outstanding_reject TO crimesnap_loader, crimesnap_publisher;
+GRANT SELECT, DELETE ON crimesnap.staged_upload TO crimesnap_loader;
+GRANT SELECT ON crimesnap.staged_upload TO crimesnap_publisher;

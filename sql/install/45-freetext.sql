@@ -60,7 +60,7 @@ COMMENT ON FUNCTION crimesnap.outcome_key(text) IS
   'Matching key of an outcome as a force writes it: lower case, runs of white space as one space, trimmed; NULL when nothing is left.';
 
 CREATE TABLE crimesnap.outcome_code (
-  force_id     text REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id     text REFERENCES crimesnap.force ON DELETE CASCADE,
   outcome_code text NOT NULL
     CHECK (outcome_code = pg_catalog.lower(pg_catalog.btrim(pg_catalog.regexp_replace(outcome_code, '\s+', ' ', 'g')))
            AND outcome_code <> ''),
@@ -103,7 +103,7 @@ COMMENT ON FUNCTION crimesnap.map_outcome(text, text) IS
 -- ---- each record's outcome history ----
 
 CREATE TABLE crimesnap.outcome_history (
-  force_id    text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id    text NOT NULL REFERENCES crimesnap.force,
   crime_ref   text NOT NULL,
   month       date NOT NULL CHECK (month = pg_catalog.date_trunc('month', month)),
   slug        text NOT NULL REFERENCES crimesnap.outcome_category,
@@ -191,7 +191,7 @@ LANGUAGE plpgsql STABLE
 SET search_path FROM CURRENT
 AS $fn$
 BEGIN
-  RETURN (SELECT max(p.month) FROM crimesnap.publication p WHERE p.force_id = outcome_horizon.force);
+  RETURN (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.force_id = outcome_horizon.force);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.outcome_horizon(text) IS
@@ -265,7 +265,7 @@ CREATE INDEX raw_crime_context ON crimesnap.raw_crime (force_id, crimesnap.norma
   WHERE context IS NOT NULL;
 
 CREATE TABLE crimesnap.context_policy (
-  force_id   text PRIMARY KEY REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id   text PRIMARY KEY REFERENCES crimesnap.force ON DELETE CASCADE,
   publish    boolean NOT NULL,
   changed_by name NOT NULL DEFAULT SESSION_USER,
   changed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -281,7 +281,7 @@ COMMENT ON COLUMN crimesnap.context_policy.reason IS 'Why, as given.';
 
 CREATE TABLE crimesnap.context_text (
   context_id  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  force_id    text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id    text NOT NULL REFERENCES crimesnap.force,
   text        text NOT NULL CHECK (text = crimesnap.normalise_context(text)),
   status      text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'revoked')),
   finding     text,
@@ -336,7 +336,7 @@ COMMENT ON COLUMN crimesnap.context_decision.decided_by IS 'The session user.';
 COMMENT ON COLUMN crimesnap.context_decision.acting_role IS 'The role that called, as SET ROLE chose it.';
 COMMENT ON COLUMN crimesnap.context_decision.decided_at IS 'When.';
 
-CREATE VIEW crimesnap.context_review AS
+CREATE VIEW crimesnap.context_review WITH (security_invoker) AS
 SELECT t.context_id, t.force_id, t.text, t.status,
        crimesnap.screen_context(t.text) AS finding,
        t.finding AS finding_when_seen,
@@ -378,7 +378,7 @@ AS $fn$
      WHERE r.batch_id = $1 AND crimesnap.normalise_context(r.context) IS NOT NULL
     ON CONFLICT (force_id, text) DO NOTHING
     RETURNING 1)
-  SELECT count(*)::integer FROM added
+  SELECT pg_catalog.count(*)::integer FROM added
 $fn$;
 COMMENT ON FUNCTION crimesnap.note_contexts(integer) IS
   'Internal: registers for review every context text of a batch''s records not seen before (pending, with the screen''s finding). Returns the new texts.';
@@ -400,6 +400,7 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege',
             HINT = 'Context is approved by the force''s data controllers, members of crimesnap_publisher.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(force);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.check_context_reviewer(text) IS
@@ -442,7 +443,7 @@ DECLARE
   n integer;
 BEGIN
   PERFORM crimesnap.check_context_reviewer(force);
-  IF publish IS NULL OR reason IS NULL OR btrim(reason) = '' THEN
+  IF publish IS NULL OR reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'publish and reason must not be NULL or empty' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Say whether the force publishes context, and why; it goes to crimesnap.context_decision.';
   END IF;
@@ -485,7 +486,7 @@ BEGIN
       RAISE EXCEPTION 'context text % is already approved', t.context_id
         USING ERRCODE = 'duplicate_object', HINT = 'An approved text is reused every month; nothing to do.';
     END IF;
-    IF found_kind IS NOT NULL AND (override_reason IS NULL OR btrim(override_reason) = '') THEN
+    IF found_kind IS NOT NULL AND (override_reason IS NULL OR pg_catalog.btrim(override_reason) = '') THEN
       RAISE EXCEPTION 'context text % looks like it holds a %', t.context_id, found_kind
         USING ERRCODE = 'check_violation',
               DETAIL = 'The screen flags it, so it may only be approved with an explicit override reason.',
@@ -505,7 +506,7 @@ BEGIN
         USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Only an approved text can be revoked; reject a pending one.';
     END IF;
   END IF;
-  IF action <> 'approve' AND (reason IS NULL OR btrim(reason) = '') THEN
+  IF action <> 'approve' AND (reason IS NULL OR pg_catalog.btrim(reason) = '') THEN
     RAISE EXCEPTION 'to % a context text needs a reason', action USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Say why; it goes to crimesnap.context_decision.';
   END IF;

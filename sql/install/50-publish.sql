@@ -58,38 +58,50 @@ COMMENT ON FUNCTION crimesnap.persistent_id_with_key(bytea, text, text, integer)
 
 CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text, correction integer)
 RETURNS text
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT crimesnap.persistent_id_with_key(s.value, $1, $2, $3)
-    FROM crimesnap.secret s WHERE s.name = 'persistent_id_key'
+BEGIN
+  -- As persistent_id(force, crime_ref): only for a force the caller acts for.
+  PERFORM crimesnap.assert_acts_for(force);
+  RETURN (SELECT crimesnap.persistent_id_with_key(s.value, force, crime_ref, correction)
+            FROM crimesnap.secret s WHERE s.name OPERATOR(pg_catalog.=) 'persistent_id_key');
+END
 $fn$;
 COMMENT ON FUNCTION crimesnap.persistent_id(text, text, integer) IS
   'Persistent id of a record whose location the force has corrected correction times after it was published: reproducible from the key, force, reference and correction number, and different for every correction.';
 
 CREATE FUNCTION crimesnap.persistent_id(force text, crime_ref text)
 RETURNS text
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT crimesnap.persistent_id_with_key(s.value, $1, $2)
-    FROM crimesnap.secret s WHERE s.name = 'persistent_id_key'
+BEGIN
+  -- Only for a force the caller acts for: an id computed for another force's guessed
+  -- reference would confirm the guess against the published ids.
+  PERFORM crimesnap.assert_acts_for(force);
+  RETURN (SELECT crimesnap.persistent_id_with_key(s.value, force, crime_ref)
+            FROM crimesnap.secret s WHERE s.name OPERATOR(pg_catalog.=) 'persistent_id_key');
+END
 $fn$;
 COMMENT ON FUNCTION crimesnap.persistent_id(text, text) IS
-  'Persistent id of a crime: keyed HMAC-SHA256 of force and reference number. Stable while the key is; not reversible without it.';
+  'Persistent id of a crime of a force the caller acts for: keyed HMAC-SHA256 of force and reference number. Stable while the key is; not reversible without it.';
 
 CREATE FUNCTION crimesnap.rotate_persistent_id_key(reason text)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path FROM CURRENT
 AS $fn$
 DECLARE
   f record;
   n bigint;
+  id_key bytea;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  PERFORM crimesnap.assert_admin('rotate the persistent id key');
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'rotating the persistent id key needs a reason'
       USING ERRCODE = 'null_value_not_allowed',
             HINT = 'Every published id changes: say why, for example that the key was exposed.';
@@ -102,12 +114,13 @@ BEGIN
   SELECT DISTINCT r.force_id, r.crime_ref, r.correction, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
   PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, correction integer, old_id text)';
-  UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key';
-  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id(r.force_id, r.crime_ref, r.correction);
+  UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key'
+  RETURNING s.value INTO id_key;
+  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id_with_key(id_key, r.force_id, r.crime_ref, r.correction);
   GET DIAGNOSTICS n = ROW_COUNT;
-  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref, o.correction)
+  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id_with_key(id_key, o.force_id, o.crime_ref, o.correction)
     FROM pg_temp.cs_old_id o WHERE w.persistent_id = o.old_id;
-  UPDATE crimesnap.published_position h SET persistent_id = crimesnap.persistent_id(o.force_id, o.crime_ref, o.correction)
+  UPDATE crimesnap.published_position h SET persistent_id = crimesnap.persistent_id_with_key(id_key, o.force_id, o.crime_ref, o.correction)
     FROM pg_temp.cs_old_id o WHERE h.persistent_id = o.old_id;
   UPDATE crimesnap.published_crime c SET persistent_id = r.persistent_id
     FROM crimesnap.raw_crime r WHERE r.crime_id = c.crime_id AND c.persistent_id IS NOT NULL;
@@ -118,12 +131,12 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.rotate_persistent_id_key(text) IS
-  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id, every withdrawal and the publication-position history. Every public id changes: for a key that has leaked. Owner only. Returns the raw records re-keyed.';
+  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id, every withdrawal and the publication-position history. Every public id changes: for a key that has leaked. crimesnap_admin only. Returns the raw records re-keyed.';
 
 -- ---- what has been published ----
 
 CREATE TABLE crimesnap.publication (
-  force_id        text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id        text NOT NULL REFERENCES crimesnap.force,
   month           date NOT NULL CHECK (month = pg_catalog.date_trunc('month', month)),
   status          text NOT NULL CHECK (status IN ('street-level', 'rolled-off')),
   snap_version    integer NOT NULL REFERENCES crimesnap.snap_point_set,
@@ -169,7 +182,7 @@ CREATE TABLE crimesnap.published_crime (
   outcome            text REFERENCES crimesnap.outcome_category,
   context            text,
   no_location_reason text,
-  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE,
+  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication,
   FOREIGN KEY (snap_version, point_id) REFERENCES crimesnap.snap_point (version, point_id),
   CHECK ((point_id IS NULL) = (no_location_reason IS NOT NULL))
 );
@@ -262,7 +275,7 @@ CREATE TABLE crimesnap.trend_member (
   lsoa_code        text,
   category         text NOT NULL,
   mapped           boolean NOT NULL,
-  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication ON UPDATE CASCADE
+  FOREIGN KEY (force_id, month) REFERENCES crimesnap.publication
 );
 CREATE INDEX ON crimesnap.trend_member (force_id, month);
 COMMENT ON TABLE crimesnap.trend_member IS
@@ -310,7 +323,8 @@ CREATE TABLE crimesnap.audit_log (
   log_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   who      name NOT NULL DEFAULT SESSION_USER,
-  action   text NOT NULL CHECK (action IN ('publish', 'roll-off', 'withdraw', 'reinstate', 'rotate-key')),
+  action   text NOT NULL CHECK (action IN ('publish', 'roll-off', 'withdraw', 'reinstate', 'rotate-key',
+                                         'grant-force', 'revoke-force')),
   force_id text,
   month    date,
   detail   jsonb NOT NULL DEFAULT '{}'
@@ -321,7 +335,7 @@ COMMENT ON TABLE crimesnap.audit_log IS
 COMMENT ON COLUMN crimesnap.audit_log.log_id IS 'Entry id.';
 COMMENT ON COLUMN crimesnap.audit_log.at IS 'When.';
 COMMENT ON COLUMN crimesnap.audit_log.who IS 'The session user (not the definer the function runs as).';
-COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw, reinstate or rotate-key.';
+COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw, reinstate, rotate-key, grant-force or revoke-force.';
 COMMENT ON COLUMN crimesnap.audit_log.force_id IS 'The force concerned.';
 COMMENT ON COLUMN crimesnap.audit_log.month IS 'The month concerned, if one.';
 COMMENT ON COLUMN crimesnap.audit_log.detail IS 'Counts, ids and reasons.';
@@ -354,7 +368,7 @@ LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
   SELECT CASE
-    WHEN $1 IS NULL OR btrim($1) = '' THEN 'the label is empty'
+    WHEN $1 IS NULL OR pg_catalog.btrim($1) = '' THEN 'the label is empty'
     WHEN $1 ~ '^\s*[0-9]' THEN 'the label starts with a number, like a house number'
     WHEN crimesnap.screen_context($1) IS NOT NULL
       THEN pg_catalog.format('the label holds a %s', crimesnap.screen_context($1))
@@ -363,7 +377,7 @@ AS $fn$
      AND NOT EXISTS (SELECT FROM crimesnap.street s
                       WHERE s.name IS NULL
                         AND crimesnap.normalise_street_name(pg_catalog.split_part(s.ref, ';', 1)) = crimesnap.normalise_street_name($1))
-     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE lower(c.class) = lower(btrim($1)))
+     AND NOT EXISTS (SELECT FROM crimesnap.place_class c WHERE pg_catalog.lower(c.class) = pg_catalog.lower(pg_catalog.btrim($1)))
       THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
   END
 $fn$;
@@ -377,7 +391,7 @@ RETURNS date
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT (date_trunc('month', $1) + interval '1 month' - interval '1 day')::date
+  SELECT (pg_catalog.date_trunc('month', $1) + interval '1 month' - interval '1 day')::date
          + crimesnap.setting('min_age_days')::integer
 $fn$;
 COMMENT ON FUNCTION crimesnap.publishable_from(date) IS
@@ -389,7 +403,7 @@ LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
   -- A month is publishable when its last day is on or before reference_date - min_age_days.
-  SELECT (date_trunc('month', $1 - crimesnap.setting('min_age_days')::integer + 1)
+  SELECT (pg_catalog.date_trunc('month', $1 - crimesnap.setting('min_age_days')::integer + 1)
           - interval '1 month')::date
 $fn$;
 COMMENT ON FUNCTION crimesnap.latest_publishable_month(date) IS
@@ -407,6 +421,7 @@ DECLARE
   r record;
   k bigint := crimesnap.setting('min_addresses')::bigint;
 BEGIN
+  PERFORM crimesnap.assert_acts_for(roll_off_before.force);
   FOR r IN SELECT p.month FROM crimesnap.publication p
             WHERE p.force_id = roll_off_before.force AND p.status = 'street-level' AND p.month < keep_from
             ORDER BY p.month
@@ -426,7 +441,7 @@ BEGIN
       LEFT JOIN crimesnap.area_addresses() na ON na.neighbourhood_id = c.neighbourhood_id
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*)
+    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*)
       FROM crimesnap.trend_member t
      WHERE t.force_id = roll_off_before.force AND t.month = r.month
      GROUP BY 1, 2, 3, 4, 5;
@@ -456,20 +471,28 @@ DECLARE
   f record;
 BEGIN
   IF reference_date IS NULL THEN
-    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(reference_date) THEN
+    RAISE EXCEPTION 'reference_date % is not a date', reference_date
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
   END IF;
   keep_from := (crimesnap.latest_publishable_month(reference_date)
                 - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
   -- Forces are locked in one order, so two roll-offs never deadlock; a publication of
   -- one force waits only for that force.
-  FOR f IN SELECT x.force_id FROM crimesnap.force x ORDER BY x.force_id LOOP
+  -- Only the forces the caller acts for (every force for a superuser).
+  FOR f IN SELECT x.force_id FROM crimesnap.force x
+            WHERE x.force_id = ANY (crimesnap.acting_forces()) ORDER BY x.force_id LOOP
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
     RETURN QUERY SELECT * FROM crimesnap.roll_off_before(f.force_id, keep_from);
   END LOOP;
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.roll_off(date) IS
-  'Moves every force''s months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, in one transaction. Returns what moved.';
+  'Moves the months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, in one transaction, for every force the caller acts for. Returns what moved.';
 
 -- ---- the audit ----
 
@@ -485,7 +508,12 @@ DECLARE
   m date := pg_catalog.date_trunc('month', of_month)::date;
   n integer := crimesnap.setting('street_level_months')::integer;
   k bigint := crimesnap.setting('min_addresses')::bigint;
+  id_key bytea;
 BEGIN
+  IF of_force IS NOT NULL THEN
+    PERFORM crimesnap.assert_acts_for(of_force);
+  END IF;
+  SELECT s.value INTO id_key FROM crimesnap.secret s WHERE s.name = 'persistent_id_key';
   -- Published locations: a street name or a class of place, never a house number, a
   -- building's name or a postcode.  The LSOA published is the point's: the LSOA it lies in.
   -- Both are properties of the point, so each point used is checked once.
@@ -637,7 +665,7 @@ BEGIN
        ORDER BY x.force_id NULLS LAST LIMIT 1) o
    WHERE (f IS NULL OR c.force_id = f) AND (m IS NULL OR c.month = m)
      AND CASE WHEN o.slug = 'anti-social-behaviour' THEN c.persistent_id IS NOT NULL
-              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id(r.force_id, r.crime_ref, r.correction) END;
+              ELSE c.persistent_id IS DISTINCT FROM crimesnap.persistent_id_with_key(id_key, r.force_id, r.crime_ref, r.correction) END;
 
   -- Withdrawn records stay out of every output.
   RETURN QUERY
@@ -681,9 +709,9 @@ BEGIN
          pg_catalog.format('publication says %s records (%s mapped, %s without a location); the outputs hold %s (%s mapped)',
                            p.crimes, p.mapped, p.no_location, coalesce(s.crimes, t.crimes, 0), coalesce(s.mapped, t.mapped, 0))
     FROM crimesnap.publication p
-    LEFT JOIN LATERAL (SELECT count(*) AS crimes, count(c.point_id) AS mapped FROM crimesnap.published_crime c
+    LEFT JOIN LATERAL (SELECT pg_catalog.count(*) AS crimes, pg_catalog.count(c.point_id) AS mapped FROM crimesnap.published_crime c
                         WHERE c.force_id = p.force_id AND c.month = p.month) s ON p.status = 'street-level'
-    LEFT JOIN LATERAL (SELECT sum(x.crimes) AS crimes, sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
+    LEFT JOIN LATERAL (SELECT pg_catalog.sum(x.crimes) AS crimes, pg_catalog.sum(x.crimes) FILTER (WHERE x.lsoa_code IS NOT NULL) AS mapped
                          FROM crimesnap.trend x
                         WHERE x.force_id = p.force_id AND x.month = p.month) t ON p.status = 'rolled-off'
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
@@ -695,7 +723,7 @@ BEGIN
                            coalesce(a.lsoa_code, b.lsoa_code, 'no LSOA'),
                            coalesce(a.category, b.category), coalesce(a.crimes, 0), coalesce(b.crimes, 0))
     FROM (SELECT * FROM crimesnap.trend t WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)) a
-    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, count(*) AS crimes
+    FULL JOIN (SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*) AS crimes
                  FROM crimesnap.trend_member t
                 WHERE (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)
                 GROUP BY 1, 2, 3, 4, 5) b
@@ -726,7 +754,7 @@ BEGIN
          pg_catalog.format('still street-level although %s is the newest month and crimesnap.street_level_months is %s',
                            pg_catalog.to_char(newest.month, 'YYYY-MM'), n)
     FROM crimesnap.publication p
-    JOIN LATERAL (SELECT max(q.month) AS month FROM crimesnap.publication q
+    JOIN LATERAL (SELECT pg_catalog.max(q.month) AS month FROM crimesnap.publication q
                    WHERE q.force_id = p.force_id AND q.status = 'street-level') newest ON true
    WHERE (f IS NULL OR p.force_id = f) AND (m IS NULL OR p.month = m)
      AND p.status = 'street-level' AND p.month < newest.month - pg_catalog.make_interval(months => n - 1);
@@ -761,7 +789,13 @@ DECLARE
   horizon date;
 BEGIN
   IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
-    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+      HINT = 'Give the force_id and the first day of the month, for example ''2026-09-01''.';
+  END IF;
+  IF NOT pg_catalog.isfinite(publish_month.month) OR NOT pg_catalog.isfinite(reference_date) THEN
+    RAISE EXCEPTION 'month % and reference_date % must be dates', publish_month.month, reference_date
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month, for example ''2026-09-01'', and leave reference_date out for today.';
   END IF;
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = publish_month.force) THEN
     RAISE EXCEPTION 'force "%" does not exist', publish_month.force
@@ -775,6 +809,7 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Leave reference_date out: a publication is made as of today or an earlier date, never a later one.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(publish_month.force);
   opens := crimesnap.publishable_from(m);
   IF reference_date < opens THEN
     RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), pg_catalog.to_char(opens, 'YYYY-MM-DD')
@@ -848,7 +883,7 @@ BEGIN
   ANALYZE pg_temp.cs_live;
   -- Outcomes that took effect up to the newest month published are public.
   horizon := crimesnap.outcome_horizon(publish_month.force);
-  SELECT count(*) - (SELECT count(*) FROM pg_temp.cs_live) INTO n_withheld
+  SELECT pg_catalog.count(*) - (SELECT pg_catalog.count(*) FROM pg_temp.cs_live) INTO n_withheld
     FROM crimesnap.raw_crime r
    WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
 
@@ -947,18 +982,18 @@ BEGIN
 
   UPDATE crimesnap.publication p
      SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
-    FROM (SELECT count(*)::integer AS crimes, count(c.point_id)::integer AS mapped
+    FROM (SELECT pg_catalog.count(*)::integer AS crimes, pg_catalog.count(c.point_id)::integer AS mapped
             FROM crimesnap.published_crime c
            WHERE c.force_id = publish_month.force AND c.month = m) x
    WHERE p.force_id = publish_month.force AND p.month = m
   RETURNING p.crimes, p.mapped, p.no_location, p.withheld INTO crimes, mapped, no_location, withheld;
 
   -- Roll-off in the same transaction: only the newest street_level_months months stay.
-  SELECT (max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
+  SELECT (pg_catalog.max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
     INTO keep_from
     FROM crimesnap.publication p
    WHERE p.force_id = publish_month.force AND p.status = 'street-level';
-  SELECT count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
+  SELECT pg_catalog.count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
 
   -- The audit proves the rules on what was just written; a violation undoes it all.
   SELECT a.* INTO problem FROM crimesnap.audit_publication(publish_month.force, NULL) a LIMIT 1;
@@ -1010,7 +1045,7 @@ DECLARE
   wid bigint;
   g record;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the complaint or decision it answers; it goes to the audit log.';
   END IF;
@@ -1020,6 +1055,7 @@ BEGIN
       USING ERRCODE = 'no_data_found',
             HINT = 'ASB has no public persistent id: withdraw it by its public id with crimesnap.withdraw_record(id, reason).';
   END IF;
+  PERFORM crimesnap.assert_acts_for(f);
   PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f));
   SELECT w.withdrawal_id INTO wid FROM crimesnap.withdrawal w
    WHERE w.scope = 'record' AND w.persistent_id = withdraw.persistent_id AND w.reinstated_at IS NULL;
@@ -1103,9 +1139,16 @@ DECLARE
   wid bigint;
 BEGIN
   IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = withdraw_force.force) THEN
-    RAISE EXCEPTION 'force "%" does not exist', withdraw_force.force USING ERRCODE = 'foreign_key_violation';
+    RAISE EXCEPTION 'force "%" does not exist', withdraw_force.force USING ERRCODE = 'foreign_key_violation',
+      HINT = 'See crimesnap.force.';
   END IF;
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  PERFORM crimesnap.assert_acts_for(withdraw_force.force);
+  IF NOT pg_catalog.isfinite(withdraw_force.month) THEN
+    RAISE EXCEPTION 'month % is not a month', withdraw_force.month
+      USING ERRCODE = 'datetime_field_overflow',
+            HINT = 'Give the first day of the month to withdraw, for example ''2026-09-01'', or leave month out to withdraw all of the force''s data.';
+  END IF;
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
   END IF;
@@ -1125,7 +1168,7 @@ BEGIN
   DELETE FROM crimesnap.published_crime c
    WHERE c.force_id = withdraw_force.force AND (m IS NULL OR c.month = m);
   GET DIAGNOSTICS removed = ROW_COUNT;
-  SELECT coalesce(sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
+  SELECT coalesce(pg_catalog.sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
    WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
   DELETE FROM crimesnap.trend_member t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
@@ -1149,12 +1192,13 @@ AS $fn$
 DECLARE
   w crimesnap.withdrawal;
 BEGIN
-  IF reason IS NULL OR btrim(reason) = '' THEN
+  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
     RAISE EXCEPTION 'a reinstatement needs a reason' USING ERRCODE = 'null_value_not_allowed',
       HINT = 'Give the decision it carries out; it goes to the audit log.';
   END IF;
   SELECT x.* INTO w FROM crimesnap.withdrawal x WHERE x.withdrawal_id = reinstate.withdrawal_id;
   IF FOUND THEN
+    PERFORM crimesnap.assert_acts_for(w.force_id);
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(w.force_id));
   END IF;
   UPDATE crimesnap.withdrawal x
@@ -1178,7 +1222,7 @@ COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
 
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.place_class TO crimesnap_analyst, crimesnap_loader;
-GRANT INSERT, DELETE ON crimesnap.place_class TO crimesnap_publisher;
+GRANT EXECUTE ON FUNCTION crimesnap.rotate_persistent_id_key(text) TO crimesnap_admin;
 GRANT EXECUTE ON FUNCTION crimesnap.audit_publication(text, date),
                           crimesnap.location_label_problem(text),
                           crimesnap.area_addresses(),

@@ -252,8 +252,12 @@ BEGIN
     RETURN NULL;
   END IF;
   IF month !~ '^[0-9]{4}-(0[1-9]|1[0-2])$' THEN
-    RAISE EXCEPTION 'month "%" is not in YYYY-MM form', month
+    RAISE EXCEPTION 'month "%" is not in YYYY-MM form', pg_catalog.left(month, 100)
       USING ERRCODE = 'invalid_datetime_format', HINT = 'For example ''2019-06''.';
+  END IF;
+  IF pg_catalog.left(month, 4) = '0000' THEN
+    RAISE EXCEPTION 'month "%" is not a month: there is no year 0000', month
+      USING ERRCODE = 'datetime_field_overflow', HINT = 'Years start at 0001; police.uk''s data starts in 2010-12, for example ''2019-06''.';
   END IF;
   RETURN (month || '-01')::date;
 END
@@ -273,26 +277,26 @@ DECLARE
   lng float8;
 BEGIN
   -- police.uk's poly parameter: lat,lng pairs separated by colons; the ring closes itself.
-  FOREACH pair IN ARRAY regexp_split_to_array(btrim(poly), '\s*:\s*') LOOP
+  FOREACH pair IN ARRAY pg_catalog.regexp_split_to_array(pg_catalog.btrim(poly), '\s*:\s*') LOOP
     IF pair !~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*,\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' THEN
       RAISE EXCEPTION 'poly point "%" is not "latitude,longitude"', pair
         USING ERRCODE = 'invalid_text_representation',
               HINT = 'Give the polygon as police.uk does: 52.268,0.543:52.794,0.238:52.130,0.478';
     END IF;
-    lat := split_part(pair, ',', 1)::float8;
-    lng := split_part(pair, ',', 2)::float8;
-    IF lat NOT BETWEEN -90 AND 90 OR lng NOT BETWEEN -180 AND 180 THEN
+    lat := pg_catalog.split_part(pair, ',', 1)::float8;
+    lng := pg_catalog.split_part(pair, ',', 2)::float8;
+    IF lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
       RAISE EXCEPTION 'poly point "%" is not a latitude and longitude', pair
         USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    pts := pts || ST_MakePoint(lng, lat);
+    pts := pg_catalog.array_append(pts, ST_MakePoint(lng, lat));
   END LOOP;
-  IF cardinality(pts) < 3 THEN
-    RAISE EXCEPTION 'a poly needs at least 3 points, not %', coalesce(cardinality(pts), 0)
+  IF pg_catalog.cardinality(pts) < 3 THEN
+    RAISE EXCEPTION 'a poly needs at least 3 points, not %', coalesce(pg_catalog.cardinality(pts), 0)
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF NOT ST_Equals(pts[1], pts[cardinality(pts)]) THEN
-    pts := pts || pts[1];
+  IF NOT ST_Equals(pts[1], pts[pg_catalog.cardinality(pts)]) THEN
+    pts := pg_catalog.array_append(pts, pts[1]);
   END IF;
   RETURN ST_SetSRID(ST_MakePolygon(ST_MakeLine(pts)), 4326);
 END
@@ -314,7 +318,7 @@ DECLARE
   centre geometry;
   n bigint;
 BEGIN
-  IF lat IS NULL OR lng IS NULL OR lat NOT BETWEEN -90 AND 90 OR lng NOT BETWEEN -180 AND 180 THEN
+  IF lat IS NULL OR lng IS NULL OR lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
     RAISE EXCEPTION 'lat % and lng % are not a WGS84 latitude and longitude', coalesce(lat::text, 'NULL'), coalesce(lng::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'For example lat => 51.5235, lng => -0.1337.';
   END IF;
@@ -322,7 +326,7 @@ BEGIN
   -- police.uk's radius: one mile from the point, measured to the published snap points.
   RETURN QUERY
   SELECT c.* FROM crimesnap.published_street_crime c
-   WHERE ST_DWithin(c.geom, centre, 1609.344)
+   WHERE ST_DWithin(c.geom, centre, 1609.344::float8)
      AND (m IS NULL OR c.month = m)
      AND (street_crimes_near.category IS NULL OR street_crimes_near.category = 'all-crime'
           OR c.category = street_crimes_near.category)
@@ -352,7 +356,7 @@ DECLARE
   n bigint;
 BEGIN
   IF g IS NULL OR GeometryType(g) NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
-    RAISE EXCEPTION 'the area must be a polygon, not %', coalesce(lower(GeometryType(g)), 'NULL')
+    RAISE EXCEPTION 'the area must be a polygon, not %', coalesce(pg_catalog.lower(GeometryType(g)), 'NULL')
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Build one with crimesnap_api.poly_from_text(''52.268,0.543:52.794,0.238:52.130,0.478'') or ST_GeomFromGeoJSON().';
   END IF;
@@ -455,7 +459,7 @@ AS $fn$
   -- with an empty Crime ID, and crimes with no location as "No Location" with empty
   -- coordinates and LSOA, so that they count in the file's totals too.
   SELECT x.persistent_id, x.month, x.force_name, x.force_name,
-         round(x.longitude::numeric, 6)::text, round(x.latitude::numeric, 6)::text,
+         pg_catalog.round(x.longitude::numeric, 6)::text, pg_catalog.round(x.latitude::numeric, 6)::text,
          x.location, x.lsoa_code, x.lsoa_name, x.category_name, x.outcome_status, x.context
     FROM (SELECT s.id, s.persistent_id, s.month, s.force, s.force_name, s.longitude, s.latitude,
                  s.street_name AS location, s.lsoa_code, s.lsoa_name, s.category_name, s.outcome_status, s.context
@@ -495,21 +499,21 @@ RETURNS json
 LANGUAGE sql IMMUTABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT json_build_object(
+  SELECT pg_catalog.json_build_object(
            'type', 'FeatureCollection',
-           'features', coalesce(json_agg(json_build_object(
+           'features', coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
               'type', 'Feature',
               'id', c.id,
-              'geometry', json_build_object('type', 'Point',
-                                            'coordinates', json_build_array(round(c.longitude::numeric, 6),
-                                                                            round(c.latitude::numeric, 6))),
-              'properties', json_build_object(
+              'geometry', pg_catalog.json_build_object('type', 'Point',
+                                            'coordinates', pg_catalog.json_build_array(pg_catalog.round(c.longitude::numeric, 6),
+                                                                            pg_catalog.round(c.latitude::numeric, 6))),
+              'properties', pg_catalog.json_build_object(
                  'id', c.id, 'persistent_id', c.persistent_id, 'month', c.month,
                  'category', c.category, 'force', c.force, 'street_id', c.street_id,
                  'street_name', c.street_name, 'lsoa_code', c.lsoa_code, 'lsoa_name', c.lsoa_name,
                  'outcome_status', c.outcome_status, 'context', c.context))
               ORDER BY c.id), '[]'::json))
-    FROM unnest($1) c
+    FROM pg_catalog.unnest($1) c
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.feature_collection(crimesnap_api.street_crime[]) IS
   'Street-level rows as a GeoJSON FeatureCollection as RFC 7946 says: WGS84 longitude and latitude rounded to six decimals, one Point feature per crime at its snap point.';
@@ -519,7 +523,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT crimesnap_api.feature_collection(coalesce(array_agg(c), '{}'))
+  SELECT crimesnap_api.feature_collection(coalesce(pg_catalog.array_agg(c), '{}'))
     FROM crimesnap_api.street_crime c
    WHERE c.force = $1 AND c.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM')
 $fn$;
@@ -531,7 +535,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT crimesnap_api.feature_collection(coalesce(array_agg(c), '{}'))
+  SELECT crimesnap_api.feature_collection(coalesce(pg_catalog.array_agg(c), '{}'))
     FROM crimesnap_api.street_crimes_in_area($1, $2) c
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.geojson_area(geometry, text) IS

@@ -108,17 +108,17 @@ RETURNS json
 LANGUAGE sql IMMUTABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT json_build_object(
+  SELECT pg_catalog.json_build_object(
     'category', ($1).category,
     'location_type', 'Force',
-    'location', json_build_object(
+    'location', pg_catalog.json_build_object(
        'latitude', crimesnap_api.police_uk_coordinate(($1).latitude),
-       'street', json_build_object('id', ($1).street_id, 'name', ($1).street_name),
+       'street', pg_catalog.json_build_object('id', ($1).street_id, 'name', ($1).street_name),
        'longitude', crimesnap_api.police_uk_coordinate(($1).longitude)),
     'context', coalesce(($1).context, ''),
     -- ASB has no persistent id and no outcome on police.uk.
     'outcome_status', CASE WHEN ($1).outcome_status IS NOT NULL AND ($1).persistent_id IS NOT NULL
-                           THEN json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
+                           THEN pg_catalog.json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
     'persistent_id', coalesce(($1).persistent_id, ''),
     'id', ($1).id,
     'location_subtype', '',
@@ -132,13 +132,13 @@ RETURNS json
 LANGUAGE sql IMMUTABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT json_build_object(
+  SELECT pg_catalog.json_build_object(
     'category', ($1).category,
     'location_type', NULL,
     'location', NULL,
     'context', coalesce(($1).context, ''),
     'outcome_status', CASE WHEN ($1).outcome_status IS NOT NULL AND ($1).persistent_id IS NOT NULL
-                           THEN json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
+                           THEN pg_catalog.json_build_object('category', ($1).outcome_status, 'date', ($1).month) END,
     'persistent_id', coalesce(($1).persistent_id, ''),
     'id', ($1).id,
     'location_subtype', '',
@@ -155,7 +155,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+  SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
     FROM (SELECT crimesnap_api.police_uk_month($3) AS m) mo,
          LATERAL crimesnap_api.street_crimes_near($1, $2, mo.m, crimesnap_api.police_uk_category($4, mo.m)) c
 $fn$;
@@ -168,7 +168,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+  SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
     FROM (SELECT crimesnap_api.police_uk_month($2) AS m) mo,
          LATERAL crimesnap_api.street_crimes_in_area(crimesnap_api.poly_from_text($1), mo.m,
                                                      crimesnap_api.police_uk_category($3, mo.m)) c
@@ -194,7 +194,7 @@ BEGIN
     RAISE EXCEPTION 'unknown location id %', coalesce(location_id::text, 'NULL')
       USING ERRCODE = 'no_data_found', HINT = 'Location ids are the street ids of crimesnap_api.street_crime.';
   END IF;
-  SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+  SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
     INTO answer
     FROM crimesnap_api.street_crime c
    WHERE c.street_id = location_id AND c.month = m;
@@ -232,7 +232,7 @@ BEGIN
   IF nearest IS NULL THEN
     RETURN '[]'::json;
   END IF;
-  RETURN (SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
+  RETURN (SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(c) ORDER BY c.id), '[]'::json)
             FROM crimesnap_api.street_crime c
            WHERE c.street_id = nearest AND c.month = m);
 END
@@ -253,7 +253,7 @@ BEGIN
     RAISE EXCEPTION 'unknown force "%"', coalesce(force, 'NULL')
       USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_forces() for the force ids.';
   END IF;
-  RETURN (SELECT coalesce(json_agg(crimesnap_api.police_uk_crime(n) ORDER BY n.id), '[]'::json)
+  RETURN (SELECT coalesce(pg_catalog.json_agg(crimesnap_api.police_uk_crime(n) ORDER BY n.id), '[]'::json)
             FROM crimesnap_api.no_location_crimes(force, m, cat) n);
 END
 $fn$;
@@ -270,7 +270,7 @@ AS $fn$
 DECLARE
   m text := crimesnap_api.police_uk_month(NULL);
 BEGIN
-  RETURN json_build_object('date', m || '-01');
+  RETURN pg_catalog.json_build_object('date', m || '-01');
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_crime_last_updated() IS
@@ -281,7 +281,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT json_agg(json_build_object('url', c.url, 'name', c.name))
+  SELECT pg_catalog.json_agg(pg_catalog.json_build_object('url', c.url, 'name', c.name))
     FROM crimesnap_api.categories($1) c
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_crime_categories(text) IS
@@ -292,7 +292,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT coalesce(json_agg(json_build_object('date', d.month, 'stop-and-search', '[]'::json) ORDER BY d.month DESC), '[]'::json)
+  SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('date', d.month, 'stop-and-search', '[]'::json) ORDER BY d.month DESC), '[]'::json)
     FROM (SELECT DISTINCT p.month FROM crimesnap_api.published_month p WHERE p.status = 'street-level') d
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_dates() IS
@@ -305,7 +305,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT coalesce(json_agg(json_build_object('id', f.force, 'name', f.name) ORDER BY f.force), '[]'::json)
+  SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('id', f.force, 'name', f.name) ORDER BY f.force), '[]'::json)
     FROM crimesnap_api.force f
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_forces() IS
@@ -332,7 +332,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT json_build_object('description', NULL, 'url', NULL, 'engagement_methods', '[]'::json,
+  SELECT pg_catalog.json_build_object('description', NULL, 'url', NULL, 'engagement_methods', '[]'::json,
                            'telephone', NULL, 'id', f.force, 'name', f.name)
     FROM crimesnap_api.force f
    WHERE f.force = crimesnap_api.police_uk_check_force($1)
@@ -345,7 +345,7 @@ RETURNS json
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT coalesce(json_agg(json_build_object('id', n.neighbourhood_id, 'name', n.name) ORDER BY n.neighbourhood_id), '[]'::json)
+  SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('id', n.neighbourhood_id, 'name', n.name) ORDER BY n.neighbourhood_id), '[]'::json)
     FROM crimesnap_api.neighbourhood n
    WHERE n.force = crimesnap_api.police_uk_check_force($1)
 $fn$;
@@ -368,7 +368,7 @@ BEGIN
       USING ERRCODE = 'no_data_found', HINT = 'Ask crimesnap_api.police_uk_neighbourhoods(force) for its neighbourhoods.';
   END IF;
   -- police.uk's list of vertices: the outer ring of each polygon in turn.
-  RETURN (SELECT json_agg(json_build_object('latitude', crimesnap_api.police_uk_coordinate(ST_Y(v.geom)),
+  RETURN (SELECT pg_catalog.json_agg(pg_catalog.json_build_object('latitude', crimesnap_api.police_uk_coordinate(ST_Y(v.geom)),
                                             'longitude', crimesnap_api.police_uk_coordinate(ST_X(v.geom)))
                           ORDER BY v.part, v.n)
             FROM (SELECT d.path[1] AS part, r.path[1] AS n, r.geom
@@ -405,7 +405,7 @@ BEGIN
     RAISE EXCEPTION 'no neighbourhood covers %', q
       USING ERRCODE = 'no_data_found', HINT = 'The point is outside every force''s area.';
   END IF;
-  RETURN json_build_object('force', found.force, 'neighbourhood', found.neighbourhood_id);
+  RETURN pg_catalog.json_build_object('force', found.force, 'neighbourhood', found.neighbourhood_id);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_locate_neighbourhood(text) IS

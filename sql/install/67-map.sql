@@ -56,20 +56,20 @@ BEGIN
                                                ST_YMax(extent) - ST_YMin(extent) AS height, '#f7f5ef' AS fill)),
            xmlelement(name g, xmlattributes('streets' AS class, '#c8c2b4' AS stroke, 'none' AS fill,
                                             '6' AS "stroke-width", 'round' AS "stroke-linecap"),
-             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d))
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d))
                             ORDER BY s.street_id)
                 FROM crimesnap.street s
                 LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
                WHERE s.geom && ST_SetSRID(extent::geometry, 27700) AND coalesce(h.carries_points, true))),
            xmlelement(name g, xmlattributes('neighbourhoods' AS class, '#3b4a6b' AS stroke, 'none' AS fill,
                                             '5' AS "stroke-width", '24 12' AS "stroke-dasharray"),
-             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id),
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id),
                                        xmlelement(name title, n.name || ' (' || n.neighbourhood_id || ')'))
                             ORDER BY n.neighbourhood_id)
                 FROM crimesnap.neighbourhood n WHERE f IS NULL OR n.force_id = f)),
            xmlelement(name g, xmlattributes('crimes' AS class, '#d7301f' AS fill, '0.55' AS "fill-opacity",
                                             '#7f0000' AS stroke, '2' AS "stroke-width"),
-             (SELECT xmlagg(xmlelement(name circle,
+             (SELECT pg_catalog.xmlagg(xmlelement(name circle,
                               xmlattributes('crime' AS class, p.street_id AS "data-street-id", p.crimes AS "data-crimes",
                                             ST_X(p.geom)::numeric(12, 1) AS cx, (-ST_Y(p.geom))::numeric(12, 1) AS cy,
                                             crimesnap_api.map_radius(p.crimes) AS r),
@@ -130,33 +130,33 @@ BEGIN
                                                ST_XMax(extent) - ST_XMin(extent) AS width,
                                                ST_YMax(extent) - ST_YMin(extent) AS height, '#ffffff' AS fill)),
            xmlelement(name g, xmlattributes('catchments' AS class, '#9fb8d6' AS stroke, '#eef3f9' AS fill, '2' AS "stroke-width"),
-             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(c.geom, 0, 1) AS d, c.point_id AS "data-street-id"))
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(c.geom, 0, 1) AS d, c.point_id AS "data-street-id"))
                             ORDER BY c.point_id)
                 FROM crimesnap.snap_point_catchment c JOIN crimesnap.snap_point sp ON sp.version = c.version AND sp.point_id = c.point_id
                 JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = sp.neighbourhood_id
                WHERE c.version = v AND n.force_id = raw_map_svg.force AND NOT ST_IsEmpty(c.geom))),
            xmlelement(name g, xmlattributes('streets' AS class, '#d9d4c7' AS stroke, 'none' AS fill, '4' AS "stroke-width"),
-             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d)) ORDER BY s.street_id)
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(s.geom, 0, 1) AS d)) ORDER BY s.street_id)
                 FROM crimesnap.street s WHERE s.geom && ST_SetSRID(extent::geometry, 27700))),
            xmlelement(name g, xmlattributes('neighbourhoods' AS class, '#3b4a6b' AS stroke, 'none' AS fill,
                                             '5' AS "stroke-width", '24 12' AS "stroke-dasharray"),
-             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id))
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(n.geom, 0, 1) AS d, n.neighbourhood_id AS id))
                             ORDER BY n.neighbourhood_id)
                 FROM crimesnap.neighbourhood n WHERE n.force_id = raw_map_svg.force)),
            xmlelement(name g, xmlattributes('moves' AS class, '#555555' AS stroke, '1.5' AS "stroke-width", '0.7' AS "stroke-opacity"),
-             (SELECT xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(ST_MakeLine(r.geom, sp.geom), 0, 1) AS d)) ORDER BY r.crime_id)
+             (SELECT pg_catalog.xmlagg(xmlelement(name path, xmlattributes(ST_AsSVG(ST_MakeLine(r.geom, sp.geom), 0, 1) AS d)) ORDER BY r.crime_id)
                 FROM crimesnap.published_crime pc
                 JOIN crimesnap.raw_crime r ON r.crime_id = pc.crime_id
                 JOIN crimesnap.snap_point sp ON sp.version = pc.snap_version AND sp.point_id = pc.point_id
                WHERE pc.force_id = raw_map_svg.force AND pc.month = raw_map_svg.month AND r.geom IS NOT NULL)),
            xmlelement(name g, xmlattributes('raw' AS class, '#000000' AS fill),
-             (SELECT xmlagg(xmlelement(name circle, xmlattributes('raw' AS class, ST_X(r.geom)::numeric(12, 1) AS cx,
+             (SELECT pg_catalog.xmlagg(xmlelement(name circle, xmlattributes('raw' AS class, ST_X(r.geom)::numeric(12, 1) AS cx,
                                                                   (-ST_Y(r.geom))::numeric(12, 1) AS cy, 4 AS r)) ORDER BY r.crime_id)
                 FROM crimesnap.raw_crime r
                WHERE r.force_id = raw_map_svg.force AND r.month = raw_map_svg.month AND r.geom IS NOT NULL
                  AND r.superseded_by_batch IS NULL)),
            xmlelement(name g, xmlattributes('published' AS class, '#d7301f' AS fill, '0.8' AS "fill-opacity", '#7f0000' AS stroke),
-             (SELECT xmlagg(xmlelement(name circle, xmlattributes('published' AS class, sp.point_id AS "data-street-id",
+             (SELECT pg_catalog.xmlagg(xmlelement(name circle, xmlattributes('published' AS class, sp.point_id AS "data-street-id",
                                                                   ST_X(sp.geom)::numeric(12, 1) AS cx, (-ST_Y(sp.geom))::numeric(12, 1) AS cy,
                                                                   crimesnap_api.map_radius(x.n) AS r),
                                        xmlelement(name title, 'On or near ' || sp.label || ': ' || x.n))

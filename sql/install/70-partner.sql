@@ -127,8 +127,8 @@ BEGIN
   IF pg_catalog.cardinality(locations) = 0 THEN
     RETURN;
   END IF;
-  SELECT min(u.i) INTO bad
-    FROM unnest(locations) WITH ORDINALITY u(g, i)
+  SELECT pg_catalog.min(u.i) INTO bad
+    FROM pg_catalog.unnest(locations) WITH ORDINALITY u(g, i)
    WHERE u.g IS NOT NULL AND (ST_SRID(u.g) <> 27700 OR GeometryType(u.g) <> 'POINT');
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION 'location % is not a point in British National Grid', bad
@@ -137,10 +137,10 @@ BEGIN
   END IF;
 
   -- Tie orders: postcodes by key in byte order, addresses by id.
-  SELECT array_agg(h.geom ORDER BY h.postcode_key COLLATE "C"), array_agg(h.postcode ORDER BY h.postcode_key COLLATE "C")
+  SELECT pg_catalog.array_agg(h.geom ORDER BY h.postcode_key COLLATE "C"), pg_catalog.array_agg(h.postcode ORDER BY h.postcode_key COLLATE "C")
     INTO e_geoms, e_codes
     FROM crimesnap.postcode_households h WHERE h.households >= k;
-  SELECT array_agg(a.geom ORDER BY a.address_id), array_agg(a.postcode_key ORDER BY a.address_id)
+  SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id), pg_catalog.array_agg(a.postcode_key ORDER BY a.address_id)
     INTO a_geoms, a_keys
     FROM crimesnap.postal_addresses() a
    WHERE a.postcode_key IS NOT NULL
@@ -148,19 +148,19 @@ BEGIN
 
   -- The record's own postcode: given, or else that of the nearest address with a known
   -- postcode.  A record without a location is looked for from its postcode's centroid.
-  SELECT array_agg(x.own_key ORDER BY x.i), array_agg(coalesce(x.g, own.geom) ORDER BY x.i)
+  SELECT pg_catalog.array_agg(x.own_key ORDER BY x.i), pg_catalog.array_agg(coalesce(x.g, own.geom) ORDER BY x.i)
     INTO own_keys, search_at
     FROM (SELECT u.i, u.g, coalesce(crimesnap.postcode_key(u.pc), ak.key) AS own_key
-            FROM unnest(locations, postcodes, crimesnap.nearest_site(locations, coalesce(a_geoms, '{}')))
+            FROM ROWS FROM (pg_catalog.unnest(locations), pg_catalog.unnest(postcodes), pg_catalog.unnest(crimesnap.nearest_site(locations, coalesce(a_geoms, '{}'))))
                  WITH ORDINALITY u(g, pc, ai, i)
             -- joined, not subscripted: a subscript walks a text array from its start
-            LEFT JOIN unnest(a_keys) WITH ORDINALITY ak(key, n) ON ak.n = u.ai) x
+            LEFT JOIN pg_catalog.unnest(a_keys) WITH ORDINALITY ak(key, n) ON ak.n = u.ai) x
     LEFT JOIN crimesnap.postcode own ON crimesnap.postcode_key(own.postcode) = x.own_key;
 
   RETURN QUERY
   WITH q AS (
     SELECT u.i::integer AS i, u.g, u.own_key, u.ei
-      FROM unnest(locations, own_keys, crimesnap.nearest_site(search_at, coalesce(e_geoms, '{}')))
+      FROM ROWS FROM (pg_catalog.unnest(locations), pg_catalog.unnest(own_keys), pg_catalog.unnest(crimesnap.nearest_site(search_at, coalesce(e_geoms, '{}'))))
            WITH ORDINALITY u(g, own_key, ei, i)
   )
   SELECT q.i,
@@ -174,7 +174,7 @@ BEGIN
                         WHERE q.g IS NOT NULL AND p.area IS NOT NULL AND ST_Intersects(p.area, q.g)
                         ORDER BY p.place_id LIMIT 1) pl ON true
     LEFT JOIN crimesnap.postcode_households own ON own.postcode_key = q.own_key AND own.households >= k
-    LEFT JOIN unnest(e_codes, e_geoms) WITH ORDINALITY e(code, geom, n) ON e.n = q.ei
+    LEFT JOIN ROWS FROM (pg_catalog.unnest(e_codes), pg_catalog.unnest(e_geoms)) WITH ORDINALITY e(code, geom, n) ON e.n = q.ei
    ORDER BY q.i;
 END
 $fn$;
@@ -402,23 +402,23 @@ SET search_path FROM CURRENT
 AS $fn$
 BEGIN
   INSERT INTO crimesnap.upload_detail_stage (upload_row, force, crime_ref, committed_on, detail)
-  SELECT g.upload_row, g.force, nullif(btrim(g.crime_ref), ''), g.committed_on,
+  SELECT g.upload_row, g.force, nullif(pg_catalog.btrim(g.crime_ref), ''), g.committed_on,
          pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-           'committed_to', nullif(btrim(g.committed_to), ''),
-           'committed_from_time', nullif(btrim(g.committed_from_time), ''),
-           'committed_to_time', nullif(btrim(g.committed_to_time), ''),
-           'address', nullif(btrim(g.address), ''),
-           'postcode', nullif(btrim(g.postcode), ''),
-           'method_of_entry', nullif(btrim(g.method_of_entry), ''),
-           'property_stolen', nullif(btrim(g.property_stolen), ''),
-           'weapon', nullif(btrim(g.weapon), ''),
-           'distraction_burglary', nullif(btrim(g.distraction_burglary), ''),
-           'drugs_related', nullif(btrim(g.drugs_related), ''),
-           'alcohol_related', nullif(btrim(g.alcohol_related), ''),
-           'racially_motivated', nullif(btrim(g.racially_motivated), ''),
-           'domestic', nullif(btrim(g.domestic), '')))
+           'committed_to', nullif(pg_catalog.btrim(g.committed_to), ''),
+           'committed_from_time', nullif(pg_catalog.btrim(g.committed_from_time), ''),
+           'committed_to_time', nullif(pg_catalog.btrim(g.committed_to_time), ''),
+           'address', nullif(pg_catalog.btrim(g.address), ''),
+           'postcode', nullif(pg_catalog.btrim(g.postcode), ''),
+           'method_of_entry', nullif(pg_catalog.btrim(g.method_of_entry), ''),
+           'property_stolen', nullif(pg_catalog.btrim(g.property_stolen), ''),
+           'weapon', nullif(pg_catalog.btrim(g.weapon), ''),
+           'distraction_burglary', nullif(pg_catalog.btrim(g.distraction_burglary), ''),
+           'drugs_related', nullif(pg_catalog.btrim(g.drugs_related), ''),
+           'alcohol_related', nullif(pg_catalog.btrim(g.alcohol_related), ''),
+           'racially_motivated', nullif(pg_catalog.btrim(g.racially_motivated), ''),
+           'domestic', nullif(pg_catalog.btrim(g.domestic), '')))
     FROM claimed g
-   WHERE nullif(btrim(g.crime_ref), '') IS NOT NULL
+   WHERE nullif(pg_catalog.btrim(g.crime_ref), '') IS NOT NULL
      AND (g.committed_on ~ '[T ][0-9]'
           OR pg_catalog.concat(g.committed_to, g.committed_from_time, g.committed_to_time, g.address, g.postcode,
                                g.method_of_entry, g.property_stolen, g.weapon, g.distraction_burglary,
@@ -460,7 +460,7 @@ BEGIN
   IF value !~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$' THEN
     RETURN NULL;
   END IF;
-  RETURN btrim(value)::date;
+  RETURN pg_catalog.btrim(value)::date;
 EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
   RETURN NULL;
 END
@@ -479,18 +479,18 @@ BEGIN
     (crime_id, committed_from_time, committed_to, committed_to_time, address, postcode,
      method_of_entry, property_stolen, weapon, distraction_burglary, drugs_related,
      alcohol_related, racially_motivated, domestic, withheld)
-  SELECT x.crime_id, x.from_time, crimesnap.parse_date(x.detail->>'committed_to'),
-         crimesnap.parse_time(x.detail->>'committed_to_time'),
-         x.detail->>'address',
-         coalesce(x.detail->>'postcode', crimesnap.address_postcode(x.detail->>'address')),
-         CASE WHEN crimesnap.screen_context(x.detail->>'method_of_entry') IS NULL THEN x.detail->>'method_of_entry' END,
-         CASE WHEN crimesnap.screen_context(x.detail->>'property_stolen') IS NULL THEN x.detail->>'property_stolen' END,
-         CASE WHEN crimesnap.screen_context(x.detail->>'weapon') IS NULL THEN x.detail->>'weapon' END,
-         crimesnap.parse_flag(x.detail->>'distraction_burglary'),
-         crimesnap.parse_flag(x.detail->>'drugs_related'),
-         crimesnap.parse_flag(x.detail->>'alcohol_related'),
-         crimesnap.parse_flag(x.detail->>'racially_motivated'),
-         crimesnap.parse_flag(x.detail->>'domestic'),
+  SELECT x.crime_id, x.from_time, crimesnap.parse_date(x.detail->> 'committed_to'::text),
+         crimesnap.parse_time(x.detail->> 'committed_to_time'::text),
+         x.detail->> 'address'::text,
+         coalesce(x.detail->> 'postcode'::text, crimesnap.address_postcode(x.detail->> 'address'::text)),
+         CASE WHEN crimesnap.screen_context(x.detail->> 'method_of_entry'::text) IS NULL THEN x.detail->> 'method_of_entry'::text END,
+         CASE WHEN crimesnap.screen_context(x.detail->> 'property_stolen'::text) IS NULL THEN x.detail->> 'property_stolen'::text END,
+         CASE WHEN crimesnap.screen_context(x.detail->> 'weapon'::text) IS NULL THEN x.detail->> 'weapon'::text END,
+         crimesnap.parse_flag(x.detail->> 'distraction_burglary'::text),
+         crimesnap.parse_flag(x.detail->> 'drugs_related'::text),
+         crimesnap.parse_flag(x.detail->> 'alcohol_related'::text),
+         crimesnap.parse_flag(x.detail->> 'racially_motivated'::text),
+         crimesnap.parse_flag(x.detail->> 'domestic'::text),
          ARRAY(SELECT f.name || ': ' || f.why FROM (
            SELECT v.name, CASE
                     WHEN v.kind = 'text' THEN crimesnap.screen_context(x.detail->>v.name)
@@ -507,7 +507,7 @@ BEGIN
             WHERE x.detail ? v.name) f
            WHERE f.why IS NOT NULL ORDER BY f.ord)
     FROM (SELECT DISTINCT ON (s.crime_ref) rc.crime_id, s.detail,
-                 coalesce(crimesnap.parse_time(s.detail->>'committed_from_time'),
+                 coalesce(crimesnap.parse_time(s.detail->> 'committed_from_time'::text),
                           crimesnap.parse_time(substring(s.committed_on FROM '[T ]([0-9:]+)'))) AS from_time
             FROM crimesnap.upload_detail_stage s
             JOIN crimesnap.raw_crime rc ON rc.batch_id = NEW.batch_id AND rc.crime_ref = s.crime_ref
@@ -547,7 +547,7 @@ COMMENT ON COLUMN crimesnap.partner.member_role IS 'Database role (a member of c
 
 CREATE TABLE crimesnap.partner_agreement (
   partner_id       text NOT NULL REFERENCES crimesnap.partner ON UPDATE CASCADE ON DELETE CASCADE,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force ON DELETE CASCADE,
   dsa_reference    text NOT NULL CHECK (btrim(dsa_reference) <> ''),
   supplier_name    text NOT NULL,
   supplier_contact text NOT NULL,
@@ -567,7 +567,7 @@ COMMENT ON COLUMN crimesnap.partner_agreement.caveats IS 'Standing caveats and c
 CREATE TABLE crimesnap.partner_extract_log (
   extract_id       integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   partner_id       text NOT NULL REFERENCES crimesnap.partner ON UPDATE CASCADE,
-  force_id         text NOT NULL REFERENCES crimesnap.force ON UPDATE CASCADE,
+  force_id         text NOT NULL REFERENCES crimesnap.force,
   period_start     date NOT NULL,
   period_end       date NOT NULL CHECK (period_end >= period_start),
   requested_by     name NOT NULL DEFAULT SESSION_USER,
@@ -670,10 +670,11 @@ BEGIN
     RAISE EXCEPTION 'force "%" does not exist', force
       USING ERRCODE = 'foreign_key_violation', HINT = 'Use a force_id from crimesnap.force.';
   END IF;
+  PERFORM crimesnap.assert_acts_for(force);
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.check_partner_force(text) IS
-  'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists.';
+  'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists, and the calling role acts for it (crimesnap.assert_acts_for).';
 
 -- Whether a role reads a partner's extracts of a force: it is a member of the partner's
 -- role, and the partner has an agreement with the force.
@@ -830,7 +831,7 @@ BEGIN
   -- Recorded crime (ASB is an incident, section 3.2.2, and is left out), live records only,
   -- in committed order and then in partner-reference order, which says nothing.
   CREATE TEMP TABLE cs_extract ON COMMIT DROP AS
-  SELECT row_number() OVER (ORDER BY x.committed_on, x.partner_ref)::integer AS row_no, x.*
+  SELECT pg_catalog.row_number() OVER (ORDER BY x.committed_on, x.partner_ref)::integer AS row_no, x.*
     FROM (SELECT crimesnap.hmac_sha256_hex(key, r.force_id || '|' || r.crime_ref) AS partner_ref,
                  r.offence_code, r.committed_on, r.geom,
                  (SELECT o.description FROM crimesnap.offence_code o
@@ -846,7 +847,7 @@ BEGIN
              AND r.offence_code <> 'ASB') x;
   -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
   PERFORM 'PRAGMA:TABLE: cs_extract (row_no integer, partner_ref text, offence_code text, committed_on date, geom geometry, offence_description text, committed_from_time time, committed_to date, committed_to_time time, address text, postcode text, method_of_entry text, property_stolen text, weapon text, distraction_burglary boolean, drugs_related boolean, alcohol_related boolean, racially_motivated boolean, domestic boolean, withheld text[])';
-  SELECT array_agg(e.geom ORDER BY e.row_no), array_agg(e.postcode ORDER BY e.row_no) INTO geoms, pcs
+  SELECT pg_catalog.array_agg(e.geom ORDER BY e.row_no), pg_catalog.array_agg(e.postcode ORDER BY e.row_no) INTO geoms, pcs
     FROM pg_temp.cs_extract e;
   n := coalesce(pg_catalog.cardinality(geoms), 0);
 
@@ -858,7 +859,7 @@ BEGIN
     UNION ALL
     SELECT 2, pg_catalog.format('%s values were left out: %s.', pg_catalog.count(*),
                                 pg_catalog.string_agg(DISTINCT w, '; '))
-      FROM pg_temp.cs_extract e, unnest(e.withheld) w HAVING pg_catalog.count(*) > 0) t;
+      FROM pg_temp.cs_extract e, pg_catalog.unnest(e.withheld) w HAVING pg_catalog.count(*) > 0) t;
 
   INSERT INTO crimesnap.partner_extract_log AS l
     (partner_id, force_id, period_start, period_end, supplying_agency, supplier_name, supplier_contact,
@@ -938,20 +939,20 @@ BEGIN
     RAISE EXCEPTION 'cell size % m is outside 50 to 10000 m', coalesce(cell_size_m::text, 'NULL')
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Use 250 m, the default, or another size in whole metres.';
   END IF;
-  IF EXISTS (SELECT FROM unnest(points) g WHERE g IS NOT NULL AND (ST_SRID(g) <> 27700 OR GeometryType(g) <> 'POINT')) THEN
+  IF EXISTS (SELECT FROM pg_catalog.unnest(points) g WHERE g IS NOT NULL AND (ST_SRID(g) <> 27700 OR GeometryType(g) <> 'POINT')) THEN
     RAISE EXCEPTION 'grid blocks need points in British National Grid'
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass points in EPSG:27700.';
   END IF;
 
   -- Level-0 cells that hold a point, or an address inside a top-level block that holds a point.
   WITH p AS (
-    SELECT pg_catalog.int4(floor(ST_X(g) / cell_size_m)) AS x, pg_catalog.int4(floor(ST_Y(g) / cell_size_m)) AS y
-      FROM unnest(points) g WHERE g IS NOT NULL
+    SELECT pg_catalog.int4(pg_catalog.floor(ST_X(g) / cell_size_m::float8)) AS x, pg_catalog.int4(pg_catalog.floor(ST_Y(g) / cell_size_m::float8)) AS y
+      FROM pg_catalog.unnest(points) g WHERE g IS NOT NULL
   ), top AS (
     SELECT DISTINCT p.x >> levels AS tx, p.y >> levels AS ty FROM p
   ), a AS (
     SELECT z.x, z.y FROM (
-      SELECT pg_catalog.int4(floor(ST_X(pa.geom) / cell_size_m)) AS x, pg_catalog.int4(floor(ST_Y(pa.geom) / cell_size_m)) AS y
+      SELECT pg_catalog.int4(pg_catalog.floor(ST_X(pa.geom) / cell_size_m::float8)) AS x, pg_catalog.int4(pg_catalog.floor(ST_Y(pa.geom) / cell_size_m::float8)) AS y
         FROM crimesnap.postal_addresses() pa) z
      WHERE (z.x >> levels, z.y >> levels) IN (SELECT top.tx, top.ty FROM top)
   ), c AS (
@@ -961,8 +962,8 @@ BEGIN
       FULL JOIN (SELECT a.x, a.y, pg_catalog.count(*) AS n FROM a GROUP BY a.x, a.y) ac
         ON ac.x = pc.x AND ac.y = pc.y
   )
-  SELECT array_agg(c.x ORDER BY c.x, c.y), array_agg(c.y ORDER BY c.x, c.y),
-         array_agg(c.n_addr ORDER BY c.x, c.y), array_agg(c.n_crime ORDER BY c.x, c.y)
+  SELECT pg_catalog.array_agg(c.x ORDER BY c.x, c.y), pg_catalog.array_agg(c.y ORDER BY c.x, c.y),
+         pg_catalog.array_agg(c.n_addr ORDER BY c.x, c.y), pg_catalog.array_agg(c.n_crime ORDER BY c.x, c.y)
     INTO cx, cy, ad, cr
     FROM c;
   IF cx IS NULL THEN
@@ -974,10 +975,10 @@ BEGIN
   -- when it holds at least k addresses.  Regions never overlap, so no count can be had by
   -- subtracting one published count from another.
   FOR l IN 0 .. levels LOOP
-    SELECT array_agg(CASE WHEN z.lv IS NULL AND z.s >= k THEN l ELSE z.lv END ORDER BY z.i) INTO lv
+    SELECT pg_catalog.array_agg(CASE WHEN z.lv IS NULL AND z.s >= k THEN l ELSE z.lv END ORDER BY z.i) INTO lv
       FROM (SELECT u.i, u.lv,
                    pg_catalog.sum(u.a) FILTER (WHERE u.lv IS NULL) OVER (PARTITION BY u.x >> l, u.y >> l) AS s
-              FROM unnest(cx, cy, ad, lv) WITH ORDINALITY u(x, y, a, lv, i)) z;
+              FROM ROWS FROM (pg_catalog.unnest(cx), pg_catalog.unnest(cy), pg_catalog.unnest(ad), pg_catalog.unnest(lv)) WITH ORDINALITY u(x, y, a, lv, i)) z;
   END LOOP;
 
   RETURN QUERY
@@ -996,7 +997,7 @@ BEGIN
                  ST_Multi(ST_Union(ST_MakeEnvelope((u.x * cell_size_m)::float8, (u.y * cell_size_m)::float8,
                                                    ((u.x + 1) * cell_size_m)::float8, ((u.y + 1) * cell_size_m)::float8,
                                                    27700))) AS geom
-            FROM unnest(cx, cy, ad, cr, lv) u(x, y, a, c, lv)
+            FROM ROWS FROM (pg_catalog.unnest(cx), pg_catalog.unnest(cy), pg_catalog.unnest(ad), pg_catalog.unnest(cr), pg_catalog.unnest(lv)) u(x, y, a, c, lv)
            GROUP BY 1, 2, 3) r
    WHERE r.crimes > 0
    ORDER BY r.l NULLS LAST, r.bx, r.by;
@@ -1018,7 +1019,7 @@ DECLARE
   pcs text[];
 BEGIN
   PERFORM crimesnap.check_partner_force(grid_counts.force);
-  SELECT array_agg(r.geom ORDER BY r.crime_id), array_agg(d.postcode ORDER BY r.crime_id) INTO g, pcs
+  SELECT pg_catalog.array_agg(r.geom ORDER BY r.crime_id), pg_catalog.array_agg(d.postcode ORDER BY r.crime_id) INTO g, pcs
     FROM crimesnap.raw_crime r
     LEFT JOIN crimesnap.raw_crime_detail d ON d.crime_id = r.crime_id
    WHERE r.force_id = grid_counts.force AND r.month = m AND r.superseded_by_batch IS NULL
@@ -1072,10 +1073,14 @@ REVOKE ALL ON FUNCTION crimesnap.postcode_key(text), crimesnap.postal_addresses(
               crimesnap.grid_counts(text, date, integer, text), crimesnap_api.grid_counts(text, text, integer, text)
   FROM PUBLIC;
 
--- Loaders load postcodes and public places' areas; publishers (the data controllers) read
--- everything here but the partner keys, make extracts and list what partners received.
-GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.postcode TO crimesnap_loader;
-GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.partner, crimesnap.partner_agreement TO crimesnap_publisher;
+-- Loaders read postcodes (national configuration, crimesnap_admin's: section 90); publishers
+-- (the data controllers) read everything here but the partner keys, record their forces'
+-- agreements (a trigger of section 85 checks the force), make extracts and list what
+-- partners received.  The partner registry is crimesnap_admin's: a partner's member_role
+-- decides who reads every force's extracts for it.
+GRANT SELECT ON crimesnap.postcode TO crimesnap_loader;
+GRANT SELECT ON crimesnap.partner TO crimesnap_publisher;
+GRANT SELECT, INSERT, UPDATE, DELETE ON crimesnap.partner_agreement TO crimesnap_publisher;
 GRANT SELECT ON crimesnap.postcode, crimesnap.postcode_households, crimesnap.upload_detail_stage,
                 crimesnap.raw_crime_detail, crimesnap.partner_extract_log, crimesnap.partner_extract_row,
                 crimesnap.partner_receipts, crimesnap.my_partner_extract, crimesnap.my_partner_extract_row

@@ -107,7 +107,7 @@ BEGIN
   FOR r IN
     SELECT c.cfg::regclass AS rel, coalesce(c.cond, '') AS cond
       FROM pg_catalog.pg_extension e,
-           unnest(e.extconfig, e.extcondition) AS c(cfg, cond)
+           ROWS FROM (pg_catalog.unnest(e.extconfig), pg_catalog.unnest(e.extcondition)) AS c(cfg, cond)
      WHERE e.extname = 'crimesnap'
        AND (SELECT k.relkind FROM pg_catalog.pg_class k WHERE k.oid = c.cfg) IN ('r', 'p')
      ORDER BY c.cfg::regclass::text

@@ -48,6 +48,9 @@ SELECT is((SELECT count(*) FROM crimesnap.published_crime c JOIN crimesnap.raw_c
   'records with flagged or unreviewed contexts are published, without them');
 
 -- ---- who may decide ----
+-- A data controller's own role, bound to the force (docs/security.md, force binding).
+CREATE ROLE cs_test_cr_publisher NOLOGIN IN ROLE crimesnap_publisher;
+SELECT crimesnap.grant_force('cs_test_cr_publisher', f.force_id) FROM crimesnap.force f \g /dev/null
 SET ROLE crimesnap_loader;
 SELECT throws_ok(format('SELECT crimesnap.approve_context(%s)', :series), '42501', NULL, 'loader: cannot approve');
 SELECT throws_ok($$SELECT crimesnap.set_context_publication('northshire', true, 'x')$$, '42501', NULL, 'loader: cannot turn context on');
@@ -62,7 +65,7 @@ SELECT throws_ok(format('SELECT crimesnap.revoke_context(%s, %L)', :series, 'x')
 RESET ROLE;
 
 -- ---- the publisher reviews ----
-SET ROLE crimesnap_publisher;
+SET ROLE cs_test_cr_publisher;
 SELECT is(crimesnap.approve_context(:series, 'standard wording'), 0,
   'publisher: approves a text; nothing shows while the force does not publish context');
 SELECT ok(crimesnap.set_context_publication('northshire', true, 'the force publishes approved context') > 0,
@@ -110,7 +113,7 @@ SELECT is((SELECT c.context FROM crimesnap.published_crime c JOIN crimesnap.raw_
 SELECT is((SELECT count(*) FROM crimesnap.audit_publication('northshire')), 0::bigint, 'the audit is clean');
 
 -- ---- revocation withdraws the text from everything published ----
-SET ROLE crimesnap_publisher;
+SET ROLE cs_test_cr_publisher;
 SELECT ok(crimesnap.revoke_context(:series, 'the series turned out to be one offender''s') > 1, 'publisher: revokes an approval');
 RESET ROLE;
 SELECT is((SELECT count(*) FROM crimesnap.published_crime WHERE context = 'Part of a series of similar incidents in the area'), 0::bigint,
@@ -121,7 +124,7 @@ SELECT is((SELECT count(*) FROM crimesnap_api.police_uk_csv('northshire', NULL) 
 SELECT crimes > 0 AS published FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-23') \gset
 SELECT is((SELECT count(*) FROM crimesnap.published_crime WHERE context = 'Part of a series of similar incidents in the area'), 0::bigint,
   'and a re-publication leaves it out');
-SET ROLE crimesnap_publisher;
+SET ROLE cs_test_cr_publisher;
 SELECT is(crimesnap.set_context_publication('northshire', false, 'the force stops publishing context'), 1,
   'turning context off withdraws what was left');
 RESET ROLE;
@@ -131,18 +134,18 @@ SELECT is((SELECT count(*) FROM crimesnap.published_crime WHERE context IS NOT N
 SELECT results_eq(
   $$SELECT action, context_id IS NULL, reason IS NOT NULL, override_reason IS NOT NULL, finding, decided_by = session_user,
            acting_role FROM crimesnap.context_decision ORDER BY decision_id$$,
-  $$VALUES ('approve', false, true, false, NULL, true, 'crimesnap_publisher'::name),
-           ('publish-on', true, true, false, NULL, true, 'crimesnap_publisher'),
-           ('reject', false, true, false, 'house number and street', true, 'crimesnap_publisher'),
-           ('approve', false, true, true, 'vehicle registration', true, 'crimesnap_publisher'),
-           ('revoke', false, true, false, NULL, true, 'crimesnap_publisher'),
-           ('publish-off', true, true, false, NULL, true, 'crimesnap_publisher')$$,
+  $$VALUES ('approve', false, true, false, NULL, true, 'cs_test_cr_publisher'::name),
+           ('publish-on', true, true, false, NULL, true, 'cs_test_cr_publisher'),
+           ('reject', false, true, false, 'house number and street', true, 'cs_test_cr_publisher'),
+           ('approve', false, true, true, 'vehicle registration', true, 'cs_test_cr_publisher'),
+           ('revoke', false, true, false, NULL, true, 'cs_test_cr_publisher'),
+           ('publish-off', true, true, false, NULL, true, 'cs_test_cr_publisher')$$,
   'every decision is in the audit trail: what, why, the override, the finding, who and as which role');
 SELECT is((SELECT status FROM crimesnap.context_text WHERE context_id = :series), 'revoked', 'the text stands revoked');
 SELECT ok((SELECT withdrawn FROM crimesnap.context_decision WHERE action = 'revoke') > 1, 'and the trail says from how many records it was withdrawn');
 
 -- ---- the audit catches a context that was not approved ----
-SET ROLE crimesnap_publisher;
+SET ROLE cs_test_cr_publisher;
 SELECT ok(crimesnap.set_context_publication('northshire', true, 'on again') = 1, 'context on again: the approved car text is back');
 RESET ROLE;
 SAVEPOINT planted;

@@ -76,6 +76,7 @@ SELECT ok((SELECT bool_and('drugs_related: not a yes or no' = ANY (d.withheld) A
 
 -- ---- partners, their roles and agreements ----
 CREATE ROLE csp_pub NOLOGIN IN ROLE crimesnap_publisher;
+SELECT crimesnap.grant_force('csp_pub', f) FROM unnest(ARRAY['northshire', 'southshire']) f \g /dev/null
 CREATE ROLE csp_north NOLOGIN IN ROLE crimesnap_partner;
 CREATE ROLE csp_south NOLOGIN IN ROLE crimesnap_partner;
 CREATE ROLE csp_north_analyst NOLOGIN IN ROLE csp_north;

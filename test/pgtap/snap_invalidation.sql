@@ -57,12 +57,12 @@ SELECT throws_ok($$SELECT crimesnap.snap('SRID=27700;POINT(500500 300500)'::geom
                  '42501', NULL, 'a role that cannot read the snap points cannot snap with the cached index');
 RESET ROLE;
 
--- The invalidation trigger runs as the extension owner: a loader, who cannot touch the
--- generation table itself, can still change neighbourhoods.
-SET LOCAL ROLE crimesnap_loader;
+-- The invalidation trigger runs as the extension owner: an administrator, who cannot touch
+-- the generation table itself, can still change neighbourhoods.
+SET LOCAL ROLE crimesnap_admin;
 SELECT lives_ok($$INSERT INTO crimesnap.neighbourhood (neighbourhood_id, force_id, name, geom)
                   VALUES ('E', 'ddlshire', 'E', ST_MakeEnvelope(501000, 300000, 502000, 301000, 27700))$$,
-                'a loader changes neighbourhoods; the trigger bumps the generation as the owner');
+                'an administrator changes neighbourhoods; the trigger bumps the generation as the owner');
 RESET ROLE;
 
 SELECT * FROM finish();
