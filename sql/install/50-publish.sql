@@ -240,7 +240,7 @@ RETURNS TABLE (neighbourhood_id text, force_id text, addresses bigint)
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$
-  SELECT n.neighbourhood_id, n.force_id, count(a.nb)
+  SELECT n.neighbourhood_id, n.force_id, pg_catalog.count(a.nb)
     FROM crimesnap.neighbourhood n
     LEFT JOIN (SELECT crimesnap.neighbourhood_at(p.geom) AS nb FROM crimesnap.postal_address p) a
       ON a.nb = n.neighbourhood_id
