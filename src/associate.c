@@ -621,12 +621,8 @@ crimesnap_associate_addresses(PG_FUNCTION_ARGS)
 	bool		rows = (PG_NARGS() == 3);
 	int			nrequired = rows ? 2 : 6;
 
-	for (int i = 0; i < nrequired; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("associate_addresses needs its first %d arguments; argument %d is NULL", nrequired, i + 1),
-					 errhint("Pass empty arrays, not NULL, when there are no addresses or streets.")));
+	cs_require_args(fcinfo, nrequired, "associate_addresses",
+					"Pass empty arrays, not NULL, when there are no addresses or streets.");
 	memset(&as, 0, sizeof(as));
 	as.max_name_distance = PG_ARGISNULL(PG_NARGS() - 1) ? 250.0 : PG_GETARG_FLOAT8(PG_NARGS() - 1);
 	if (!(as.max_name_distance >= 0))

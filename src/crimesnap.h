@@ -122,6 +122,7 @@ extern int64 *cs_int8_datums(const Datum *d, const bool *nulls, int n, const cha
 extern int	cs_geom_array_srid(const CsGeomArray *a, const char *argname);
 extern void cs_geom_arrays_same_srid(const CsGeomArray *a, const char *aname,
 									 const CsGeomArray *b, const char *bname);
+extern void cs_require_args(FunctionCallInfo fcinfo, int n, const char *fname, const char *hint);
 extern char **cs_text_array_decode(Datum array, int *n);
 extern char **cs_intern_strings(char **a, int na, char **b, int nb, int *ndistinct);
 extern int	cs_intern_lookup(char **interned, int n, const char *s);

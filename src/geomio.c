@@ -816,3 +816,18 @@ cs_int8_array_decode(Datum array, int *n, const char *argname)
 	}
 	return out;
 }
+
+/*
+ * cs_require_args: the first n arguments of a C entry point must not be NULL.  Serves the
+ * functions that take both 0.1.0's parallel arrays and 0.2.0's arrays of rows.
+ */
+void
+cs_require_args(FunctionCallInfo fcinfo, int n, const char *fname, const char *hint)
+{
+	for (int i = 0; i < n; i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s needs its first %d arguments; argument %d is NULL", fname, n, i + 1),
+					 errhint("%s", hint)));
+}

@@ -640,12 +640,7 @@ crimesnap_select_snap_points(PG_FUNCTION_ARGS)
 	bool		rows = (PG_NARGS() == 3);
 	int			nrequired = rows ? 2 : 6;
 
-	for (int i = 0; i < nrequired; i++)
-		if (PG_ARGISNULL(i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("select_snap_points needs its first %d arguments; argument %d is NULL", nrequired, i + 1),
-					 errhint("Pass empty arrays, not NULL.")));
+	cs_require_args(fcinfo, nrequired, "select_snap_points", "Pass empty arrays, not NULL.");
 	memset(&s, 0, sizeof(s));
 	s.k = PG_ARGISNULL(PG_NARGS() - 1) ? crimesnap_min_addresses : PG_GETARG_INT32(PG_NARGS() - 1);
 	if (s.k < crimesnap_min_addresses)
