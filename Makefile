@@ -146,8 +146,11 @@ endif
 sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SECTIONS)
 	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
 
-$(UPGRADE_built): $(UPGRADE_FRAGMENTS)
-	@for f in $^; do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done > $@
+# After the fragments, sql/upgrade/reemit.pl restates every function they create or replace
+# as sql/install now defines it: a fix to a function is made once, in sql/install.
+$(UPGRADE_built): $(UPGRADE_FRAGMENTS) $(SQL_SECTIONS) sql/upgrade/reemit.pl
+	@{ for f in $(UPGRADE_FRAGMENTS); do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done; \
+	   printf '\n'; perl sql/upgrade/reemit.pl $(UPGRADE_FRAGMENTS); } > $@.tmp && mv $@.tmp $@
 
 $(OBJS): src/crimesnap.h
 src/screen.o src/screen_home.o src/screen_person.o: src/screen.h

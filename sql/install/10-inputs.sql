@@ -235,7 +235,7 @@ RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-  SELECT nullif(btrim(regexp_replace(lower($1), '[[:space:][:punct:]]+', ' ', 'g')), '')
+  SELECT nullif(pg_catalog.btrim(pg_catalog.regexp_replace(pg_catalog.lower($1), '[[:space:][:punct:]]+', ' ', 'g')), '')
 $fn$;
 COMMENT ON FUNCTION crimesnap.normalise_address_part(text) IS
   'Matching form of a house, street name or postcode: trimmed, case-folded, every run of spaces and punctuation made one space. NULL when nothing is left.';
@@ -254,7 +254,7 @@ AS $fn$
      AND crimesnap.normalise_address_part($4) IS NOT NULL
      AND crimesnap.normalise_address_part($5) IS NOT NULL
       THEN 'addr:' || crimesnap.normalise_address_part($3) || '|' || crimesnap.normalise_address_part($4)
-                   || '|' || replace(crimesnap.normalise_address_part($5), ' ', '')
+                   || '|' || pg_catalog.replace(crimesnap.normalise_address_part($5), ' ', '')
     ELSE 'row:' || $1::text
   END
 $fn$;
@@ -315,13 +315,13 @@ DECLARE
   dup bigint;
   near bigint;
 BEGIN
-  SELECT count(*) INTO loaded FROM new_rows;
-  SELECT count(*) INTO dup FROM new_rows n
+  SELECT pg_catalog.count(*) INTO loaded FROM new_rows;
+  SELECT pg_catalog.count(*) INTO dup FROM new_rows n
    WHERE EXISTS (SELECT FROM crimesnap.address a
                   WHERE crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode)
                         = crimesnap.address_key(n.address_id, n.uprn, n.house, n.street_name, n.postcode)
                     AND a.address_id <> n.address_id);
-  SELECT count(*) INTO near FROM new_rows n
+  SELECT pg_catalog.count(*) INTO near FROM new_rows n
    WHERE EXISTS (SELECT FROM crimesnap.address a
                   WHERE ST_DWithin(a.geom, n.geom, 10::float8) AND a.address_id <> n.address_id
                     AND crimesnap.normalise_address_part(a.house) = crimesnap.normalise_address_part(n.house)

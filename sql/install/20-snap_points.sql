@@ -281,7 +281,7 @@ AS $fn$
          crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))),
          coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1)),
          (ST_Dump(ST_CollectionExtract(
-            CASE WHEN ST_CoveredBy(s.geom, n.geom) THEN s.geom ELSE ST_Intersection(s.geom, n.geom) END, 2))).geom
+            CASE WHEN ST_CoveredBy(s.geom, n.geom) THEN s.geom ELSE ST_Intersection(s.geom, n.geom, -1.0::float8) END, 2))).geom
     FROM crimesnap.street s
     JOIN crimesnap.neighbourhood n ON ST_Intersects(s.geom, n.geom)
     LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
@@ -368,11 +368,11 @@ AS $fn$
              ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS distance
       FROM addr a WHERE a.neighbourhood_id IS NOT NULL
   ), per_nb AS (
-    SELECT d.neighbourhood_id, count(*) AS addresses, max(d.distance) AS farthest
+    SELECT d.neighbourhood_id, pg_catalog.count(*) AS addresses, pg_catalog.max(d.distance) AS farthest
       FROM dist d GROUP BY d.neighbourhood_id
   ), pts AS (
-    SELECT p.neighbourhood_id, count(*) AS points, count(*) FILTER (WHERE p.kind = 'street') AS street_points,
-           ST_Buffer(ST_Collect(p.geom), v.d) AS reach
+    SELECT p.neighbourhood_id, pg_catalog.count(*) AS points, pg_catalog.count(*) FILTER (WHERE p.kind = 'street') AS street_points,
+           ST_Buffer(ST_Collect(p.geom), v.d, ''::text) AS reach
       FROM crimesnap.snap_point p, v WHERE p.version = v.version
      GROUP BY p.neighbourhood_id, v.d
   )
@@ -380,7 +380,7 @@ AS $fn$
          a.farthest, v.d,
          CASE WHEN ST_Area(n.geom) = 0::float8 THEN 0::float8
               WHEN p.reach IS NULL THEN 1::float8
-              ELSE greatest(0::float8, 1::float8 - ST_Area(ST_Intersection(n.geom, p.reach)) / ST_Area(n.geom)) END
+              ELSE greatest(0::float8, 1::float8 - ST_Area(ST_Intersection(n.geom, p.reach, -1.0::float8)) / ST_Area(n.geom)) END
     FROM crimesnap.neighbourhood n
     CROSS JOIN v
     LEFT JOIN per_nb a ON a.neighbourhood_id = n.neighbourhood_id
@@ -735,7 +735,7 @@ BEGIN
          ST_Multi(ST_CollectionExtract(
            CASE WHEN p.n = 1 THEN nb.geom
                 WHEN o.cell IS NULL THEN 'POLYGON EMPTY'::geometry
-                ELSE ST_Intersection(o.cell, nb.geom) END, 3))
+                ELSE ST_Intersection(o.cell, nb.geom, -1.0::float8) END, 3))
     FROM pts p
     JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
     LEFT JOIN owner o ON o.point_id = p.point_id;
@@ -772,12 +772,12 @@ BEGIN
   END IF;
 
   -- Coverage: say what the set leaves out of reach, so that a rural force sees it.
-  SELECT count(*) FILTER (WHERE c.points = 0 AND c.addresses > 0) AS no_point,
-         coalesce(sum(c.addresses) FILTER (WHERE c.points = 0), 0) AS no_point_addresses,
-         count(*) FILTER (WHERE c.street_points <= 1 AND c.points > 0 AND c.addresses > 0) AS one_point,
-         max(c.farthest_address) AS farthest,
-         coalesce(sum(c.share_beyond * ST_Area(nb.geom)) / nullif(sum(ST_Area(nb.geom)), 0::float8), 0::float8) AS share,
-         max(c.beyond_distance) AS beyond
+  SELECT pg_catalog.count(*) FILTER (WHERE c.points = 0 AND c.addresses > 0) AS no_point,
+         coalesce(pg_catalog.sum(c.addresses) FILTER (WHERE c.points = 0), 0) AS no_point_addresses,
+         pg_catalog.count(*) FILTER (WHERE c.street_points <= 1 AND c.points > 0 AND c.addresses > 0) AS one_point,
+         pg_catalog.max(c.farthest_address) AS farthest,
+         coalesce(pg_catalog.sum(c.share_beyond * ST_Area(nb.geom)) / nullif(pg_catalog.sum(ST_Area(nb.geom)), 0::float8), 0::float8) AS share,
+         pg_catalog.max(c.beyond_distance) AS beyond
     INTO pair
     FROM crimesnap.snap_point_coverage(v, NULL) c
     JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c.neighbourhood_id;
@@ -786,13 +786,13 @@ BEGIN
            'coverage', pg_catalog.jsonb_build_object(
              'neighbourhoods_without_point', pair.no_point, 'addresses_without_point', pair.no_point_addresses,
              'neighbourhoods_with_one_street_point', pair.one_point,
-             'farthest_address_m', round(pair.farthest::numeric, 1),
-             'share_of_area_beyond', round(pair.share::numeric, 4),
+             'farthest_address_m', pg_catalog.round(pair.farthest::numeric, 1),
+             'share_of_area_beyond', pg_catalog.round(pair.share::numeric, 4),
              'beyond_m', pair.beyond))
    WHERE s.version = v;
   RAISE NOTICE 'snap point set %: % neighbourhoods with addresses have no point (% addresses), % have one street point or none; the farthest address is % m from its point; % %% of the area is more than % m from every point',
-               v, pair.no_point, pair.no_point_addresses, pair.one_point, coalesce(round(pair.farthest::numeric, 1)::text, 'n/a'),
-               round(100 * pair.share::numeric, 1), pair.beyond
+               v, pair.no_point, pair.no_point_addresses, pair.one_point, coalesce(pg_catalog.round(pair.farthest::numeric, 1)::text, 'n/a'),
+               pg_catalog.round(100::numeric * pair.share::numeric, 1), pair.beyond
     USING HINT = 'See crimesnap.snap_coverage. A force can add public places (crimesnap.public_place) and its own points (crimesnap.force_snap_point); a smaller k is not an option.';
 
   IF make_current THEN

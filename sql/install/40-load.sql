@@ -626,7 +626,7 @@ BEGIN
   -- A resend of a reference live in another month updates that record's outcome (through
   -- crimesnap.record_outcomes() below, into the outcome history), and nothing else: the
   -- record is not loaded again, so it never moves, changes month or is published elsewhere.
-  SELECT count(*) INTO n_updated FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL AND c.resent_crime_id IS NOT NULL;
+  SELECT pg_catalog.count(*) INTO n_updated FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL AND c.resent_crime_id IS NOT NULL;
   IF n_updated > 0 THEN
     RAISE NOTICE '% rows repeat references live in another month: they updated those records'' outcomes and were not loaded again', n_updated;
   END IF;
@@ -754,14 +754,14 @@ AS $fn$
 BEGIN
   IF TG_OP IN ('UPDATE', 'DELETE') THEN
     IF OLD.force_id IS NULL THEN
-      PERFORM crimesnap.assert_admin('change national offence codes');
+      PERFORM crimesnap.assert_admin(pg_catalog.format('change national %s', pg_catalog.replace(TG_TABLE_NAME, '_code', ' codes')));
     ELSIF NOT crimesnap.is_admin() THEN
       PERFORM crimesnap.assert_acts_for(OLD.force_id);
     END IF;
   END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
     IF NEW.force_id IS NULL THEN
-      PERFORM crimesnap.assert_admin('change national offence codes');
+      PERFORM crimesnap.assert_admin(pg_catalog.format('change national %s', pg_catalog.replace(TG_TABLE_NAME, '_code', ' codes')));
     ELSIF NOT crimesnap.is_admin() THEN
       PERFORM crimesnap.assert_acts_for(NEW.force_id);
     END IF;
@@ -771,7 +771,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION crimesnap.check_offence_code_change() IS
-  'Trigger on crimesnap.offence_code: national codes (force_id NULL) change only by crimesnap_admin; a force''s own codes by the roles that act for it (or crimesnap_admin).';
+  'Trigger on crimesnap.offence_code and crimesnap.outcome_code: national codes (force_id NULL) change only by crimesnap_admin; a force''s own codes by the roles that act for it (or crimesnap_admin).';
 CREATE TRIGGER check_offence_code_change BEFORE INSERT OR UPDATE OR DELETE ON crimesnap.offence_code
   FOR EACH ROW EXECUTE FUNCTION crimesnap.check_offence_code_change();
 COMMENT ON TRIGGER check_offence_code_change ON crimesnap.offence_code IS

@@ -224,10 +224,10 @@ SELECT h.force_id, h.as_supplied, pg_catalog.count(*) AS records,
        pg_catalog.to_char(pg_catalog.min(h.month), 'YYYY-MM') AS first_month,
        pg_catalog.to_char(pg_catalog.max(h.month), 'YYYY-MM') AS last_month
   FROM crimesnap.outcome_history h
- WHERE NOT h.mapped
+ WHERE NOT h.mapped AND crimesnap.acts_for(h.force_id)
  GROUP BY h.force_id, h.as_supplied;
 COMMENT ON VIEW crimesnap.unmapped_outcome IS
-  'Outcomes a force uploaded that map to no police.uk outcome category: published as Status update unavailable until the force maps them in crimesnap.outcome_code and calls crimesnap.remap_outcomes().';
+  'Outcomes a force uploaded that map to no police.uk outcome category, for the forces the reader acts for: published as Status update unavailable until the force maps them in crimesnap.outcome_code and calls crimesnap.remap_outcomes().';
 COMMENT ON COLUMN crimesnap.unmapped_outcome.force_id IS 'The force.';
 COMMENT ON COLUMN crimesnap.unmapped_outcome.as_supplied IS 'The outcome as uploaded.';
 COMMENT ON COLUMN crimesnap.unmapped_outcome.records IS 'Outcome history rows carrying it.';

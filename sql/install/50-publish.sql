@@ -555,14 +555,14 @@ BEGIN
   -- A record never moves: one position per persistent id, ever, and every record on the
   -- map is at the position its history holds.
   RETURN QUERY
-  SELECT h.force_id, min(h.month), 'published at two positions'::text, NULL::bigint,
-         pg_catalog.format('persistent id %s has been published at %s positions: %s', h.persistent_id, count(*),
+  SELECT h.force_id, pg_catalog.min(h.month), 'published at two positions'::text, NULL::bigint,
+         pg_catalog.format('persistent id %s has been published at %s positions: %s', h.persistent_id, pg_catalog.count(*),
                            pg_catalog.string_agg(pg_catalog.format('street id %s at %s, %s', h.point_id, h.latitude, h.longitude),
                                                  '; ' ORDER BY h.first_published_at, h.point_id))
     FROM crimesnap.published_position h
    WHERE (f IS NULL OR h.force_id = f)
    GROUP BY h.force_id, h.persistent_id
-  HAVING count(*) > 1 AND (m IS NULL OR bool_or(h.month = m));
+  HAVING pg_catalog.count(*) > 1 AND (m IS NULL OR pg_catalog.bool_or(h.month = m));
   RETURN QUERY
   SELECT c.force_id, c.month, 'position not in the history'::text, c.id,
          pg_catalog.format('record published at street id %s (%s, %s), a position crimesnap.published_position does not hold for it',
@@ -579,9 +579,9 @@ BEGIN
   -- a location counts in a neighbourhood (trend) or the force (every total).
   RETURN QUERY
   WITH na AS MATERIALIZED (SELECT * FROM crimesnap.area_addresses()),
-  fa AS (SELECT na.force_id, sum(na.addresses) AS addresses FROM na GROUP BY na.force_id),
+  fa AS (SELECT na.force_id, pg_catalog.sum(na.addresses)::bigint AS addresses FROM na GROUP BY na.force_id),
   cells AS (
-    SELECT t.force_id, t.month, t.neighbourhood_id, count(*) AS crimes
+    SELECT t.force_id, t.month, t.neighbourhood_id, pg_catalog.count(*) AS crimes
       FROM crimesnap.trend_member t
      WHERE NOT t.mapped AND (f IS NULL OR t.force_id = f) AND (m IS NULL OR t.month = m)
      GROUP BY 1, 2, 3)

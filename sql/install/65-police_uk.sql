@@ -517,7 +517,7 @@ BEGIN
   m := coalesce(crimesnap_api.parse_month(month),
                 (SELECT pg_catalog.max(p.month) FROM crimesnap.publication p WHERE p.status = 'street-level'));
   SELECT ST_AsMVT(t, 'crimes'::text, 4096, 'geom'::text, 'street_id'::text) INTO mvt
-    FROM (SELECT ST_AsMVTGeom(f.geom, ST_TileEnvelope(z, x, y)::box2d, 4096, 64, true) AS geom,
+    FROM (SELECT ST_AsMVTGeom(f.geom, ST_TileEnvelope(z, x, y, margin => 0.0::float8)::box2d, 4096, 64, true) AS geom,
                  f.street_id, f.street_name, pg_catalog.to_char(m, 'YYYY-MM') AS month, f.crimes, f.by_category
             FROM crimesnap.tile_features(z, x, y, m) f) t
    WHERE t.geom IS NOT NULL;

@@ -759,9 +759,10 @@ SELECT p.partner_id, p.name AS partner_name, l.force_id,
        pg_catalog.array_agg(DISTINCT l.dsa_reference) AS dsa_references
   FROM crimesnap.partner_extract_log l
   JOIN crimesnap.partner p ON p.partner_id = l.partner_id
+ WHERE crimesnap.acts_for(l.force_id)
  GROUP BY p.partner_id, p.name, l.force_id;
 COMMENT ON VIEW crimesnap.partner_receipts IS
-  'For DBAs and data controllers: what each partner has received from each force. crimesnap.partner_extract_log lists every extract.';
+  'For DBAs and data controllers: what each partner has received from each force the reader acts for. crimesnap.partner_extract_log lists every extract.';
 COMMENT ON COLUMN crimesnap.partner_receipts.partner_id IS 'The partner.';
 COMMENT ON COLUMN crimesnap.partner_receipts.partner_name IS 'Its name.';
 COMMENT ON COLUMN crimesnap.partner_receipts.force_id IS 'The supplying force.';

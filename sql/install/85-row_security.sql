@@ -42,6 +42,42 @@ CREATE POLICY acting_forces ON crimesnap.upload_detail_stage FOR SELECT
   USING (force OPERATOR(pg_catalog.=) ANY ((SELECT crimesnap.acting_forces())::text[]));
 COMMENT ON POLICY acting_forces ON crimesnap.upload_detail_stage IS 'A role sees the staged details of the forces it acts for.';
 
+-- Free text (section 45): a force's context texts may hold personal data until a person of
+-- the force rejects them, and its outcome history keeps its references and its own words.
+ALTER TABLE crimesnap.context_text ENABLE ROW LEVEL SECURITY;
+CREATE POLICY acting_forces ON crimesnap.context_text FOR SELECT
+  USING (force_id OPERATOR(pg_catalog.=) ANY ((SELECT crimesnap.acting_forces())::text[]));
+COMMENT ON POLICY acting_forces ON crimesnap.context_text IS 'A role sees the context texts of the forces it acts for.';
+
+ALTER TABLE crimesnap.context_decision ENABLE ROW LEVEL SECURITY;
+CREATE POLICY acting_forces ON crimesnap.context_decision FOR SELECT
+  USING (force_id OPERATOR(pg_catalog.=) ANY ((SELECT crimesnap.acting_forces())::text[]));
+COMMENT ON POLICY acting_forces ON crimesnap.context_decision IS 'A role sees the context decisions of the forces it acts for.';
+
+ALTER TABLE crimesnap.outcome_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY acting_forces ON crimesnap.outcome_history FOR SELECT
+  USING (force_id OPERATOR(pg_catalog.=) ANY ((SELECT crimesnap.acting_forces())::text[]));
+COMMENT ON POLICY acting_forces ON crimesnap.outcome_history IS 'A role sees the outcome history of the forces it acts for.';
+
+-- Partner extracts (section 70) hold sanitised addresses: a force's publishers see its own;
+-- a partner reads its extracts through crimesnap.my_partner_extract and my_partner_extract_row.
+ALTER TABLE crimesnap.partner_extract_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY acting_forces ON crimesnap.partner_extract_log FOR SELECT
+  USING (force_id OPERATOR(pg_catalog.=) ANY ((SELECT crimesnap.acting_forces())::text[]));
+COMMENT ON POLICY acting_forces ON crimesnap.partner_extract_log IS 'A role sees the partner extracts of the forces it acts for.';
+
+ALTER TABLE crimesnap.partner_extract_row ENABLE ROW LEVEL SECURITY;
+CREATE POLICY acting_forces ON crimesnap.partner_extract_row FOR SELECT
+  USING (EXISTS (SELECT FROM crimesnap.partner_extract_log l WHERE l.extract_id OPERATOR(pg_catalog.=) partner_extract_row.extract_id));
+COMMENT ON POLICY acting_forces ON crimesnap.partner_extract_row IS 'A role sees the rows of the partner extracts it may read (those of the forces it acts for).';
+
+-- A force maps its own outcome codes (section 45); national ones are crimesnap_admin's.  A
+-- trigger, as for offence codes, because \copy refuses a table with row-level security.
+CREATE TRIGGER check_outcome_code_change BEFORE INSERT OR UPDATE OR DELETE ON crimesnap.outcome_code
+  FOR EACH ROW EXECUTE FUNCTION crimesnap.check_offence_code_change();
+COMMENT ON TRIGGER check_outcome_code_change ON crimesnap.outcome_code IS
+  'National outcome codes are crimesnap_admin''s; a force''s own codes are its own.';
+
 -- A force records its own data sharing agreements (section 70); crimesnap_admin any.
 CREATE FUNCTION crimesnap.check_partner_agreement_change()
 RETURNS trigger

@@ -13,7 +13,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(67);
+SELECT plan(76);
 
 SELECT crimesnap.build_snap_points() AS version \gset
 \ir ../fixtures/town_load.sql
@@ -117,6 +117,34 @@ SELECT is((SELECT array_agg(reason_code || ' ' || crime_ref ORDER BY crime_ref) 
           ARRAY['unknown_force N/OCT/2'], 'its unknown-force row became its reject');
 
 -- ==== reading ====
+-- A partnership with agreements with both forces, and an extract of each.
+INSERT INTO crimesnap.partner (partner_id, name, contact, member_role) VALUES ('cs-t-csp', 'A partnership', 'x', 'cs_t_unbound');
+INSERT INTO crimesnap.partner_agreement (partner_id, force_id, dsa_reference, supplier_name, supplier_contact)
+VALUES ('cs-t-csp', 'northshire', 'DSA-N', 'x', 'x'), ('cs-t-csp', 'southshire', 'DSA-S', 'x', 'x');
+SELECT count(*) FROM unnest(ARRAY['northshire', 'southshire']) f, crimesnap.partner_extract(f, '2026-09-01', '2026-09-30', 'cs-t-csp') \g /dev/null
+SELECT max(extract_id) AS ss_extract FROM crimesnap.partner_extract_log WHERE force_id = 'southshire' \gset
+SELECT ok((SELECT count(*) FROM crimesnap.context_text WHERE force_id = 'southshire') > 0
+          AND (SELECT count(*) FROM crimesnap.outcome_history WHERE force_id = 'southshire') > 0
+          AND (SELECT count(*) FROM crimesnap.partner_extract_row WHERE extract_id = :ss_extract) > 0,
+          'Southshire has context texts, outcome history and a partner extract with rows');
+SET LOCAL ROLE cs_t_ns_dba;
+SELECT is((SELECT array_agg(DISTINCT force_id) FROM crimesnap.context_text), ARRAY['northshire'],
+          'a publisher reads only its force''s context texts (they may hold personal data until rejected)');
+SELECT is((SELECT array_agg(DISTINCT force_id) FROM crimesnap.outcome_history), ARRAY['northshire'],
+          'and outcome history (references and the force''s own words)');
+SELECT is((SELECT array_agg(DISTINCT force_id) FROM crimesnap.partner_extract_log), ARRAY['northshire'],
+          'and partner extracts');
+SELECT is((SELECT array_agg(DISTINCT force_id) FROM crimesnap.partner_receipts), ARRAY['northshire'],
+          'and what partners received');
+SELECT is((SELECT count(*) FROM crimesnap.partner_extract_row WHERE extract_id = :ss_extract), 0::bigint,
+          'and no row of another force''s partner extract (sanitised addresses)');
+SELECT throws_ok($$INSERT INTO crimesnap.outcome_code (force_id, outcome_code, slug) VALUES ('southshire', 'attack', 'no-further-action')$$,
+                 '42501', NULL, 'a loader cannot map another force''s outcome codes');
+SELECT throws_ok($$UPDATE crimesnap.outcome_code SET slug = 'charged' WHERE force_id IS NULL$$,
+                 '42501', 'only crimesnap_admin may change national outcome codes', 'nor change national outcome codes');
+SELECT lives_ok($$INSERT INTO crimesnap.outcome_code (force_id, outcome_code, slug) VALUES ('northshire', 'words of advice', 'local-resolution')$$,
+                'it maps its own');
+RESET ROLE;
 SET LOCAL ROLE cs_t_ns_dba;
 SELECT is((SELECT array_agg(DISTINCT force_id) FROM crimesnap.raw_crime), ARRAY['northshire'], 'a publisher reads only its force''s raw records');
 SELECT is((SELECT array_agg(DISTINCT force_id) FROM crimesnap.reject), ARRAY['northshire'], 'and rejects');

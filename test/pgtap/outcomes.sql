@@ -158,7 +158,10 @@ SELECT ok(EXISTS (SELECT FROM crimesnap.audit_publication() WHERE violation = 'o
 ROLLBACK TO SAVEPOINT planted;
 
 -- ---- who may do what ----
-SET ROLE crimesnap_loader;
+-- A loader bound to its force (test/pgtap/force_binding.sql shows it cannot map another's).
+CREATE ROLE cs_o_loader NOLOGIN IN ROLE crimesnap_loader;
+SELECT crimesnap.grant_force('cs_o_loader', 'northshire') \g /dev/null
+SET ROLE cs_o_loader;
 SELECT lives_ok($$INSERT INTO crimesnap.outcome_code (force_id, outcome_code, slug) VALUES ('northshire', 'cau', 'cautioned')$$,
   'loader: maps the force''s outcomes');
 SELECT lives_ok($$SELECT * FROM crimesnap.unmapped_outcome$$, 'loader: sees what is left unmapped');
