@@ -333,6 +333,7 @@ SELECT cs_i.step('web: police.uk''s API and the tiles', pg_catalog.format($$
   SELECT crimesnap_api.police_uk_neighbourhoods('northshire');
   SELECT crimesnap_api.police_uk_neighbourhood_boundary('northshire', (SELECT pg_catalog.min(n.neighbourhood_id) FROM crimesnap_api.neighbourhood n));
   SELECT crimesnap_api.police_uk_locate_neighbourhood(%4$L);
+  SELECT crimesnap_api.police_uk_outcomes_for_crime((SELECT pg_catalog.min(o.persistent_id) FROM crimesnap_api.crime_outcome o));
   SELECT pg_catalog.count(*) FROM crimesnap_api.police_uk_csv_file('northshire', '2026-10');
   SELECT crimesnap_api.tile(14, %5$s, %6$s, '2026-10')$$,
   :'lat', :'lng', :'poly', :'lat' || ',' || :'lng', :tile_x, :tile_y)) \g /dev/null

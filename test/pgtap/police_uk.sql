@@ -15,7 +15,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(72);
+SELECT plan(76);
 \o /dev/null
 -- A trunk road with no name but a road number, with 14 addresses beside it, before the build.
 INSERT INTO crimesnap.street (street_id, name, highway, geom, ref)
@@ -73,7 +73,13 @@ INSERT INTO police_uk VALUES
    "id": "leicestershire", "name": "Leicestershire Police"}'),
 ('neighbourhoods', '[{"id": "NC04", "name": "City Centre"}]'),
 ('neighbourhood-boundary', '[{"latitude": "52.6394052587", "longitude": "-1.1458618876"}]'),
-('locate-neighbourhood', '{"force": "metropolitan", "neighbourhood": "00BK17N"}');
+('locate-neighbourhood', '{"force": "metropolitan", "neighbourhood": "00BK17N"}'),
+('outcomes-for-crime', '{"outcomes": [{"category": {"code": "under-investigation", "name": "Under investigation"},
+   "date": "2013-01", "person_id": null}],
+   "crime": {"category": "violent-crime", "persistent_id": "590d68b69228a9ff95b675bb4af591b38de561aa03129dc09a03ef34f537588c",
+   "location_subtype": "", "location_type": "Force",
+   "location": {"latitude": "52.639814", "street": {"id": 883235, "name": "On or near Sanvey Gate"}, "longitude": "-1.136378"},
+   "context": "", "month": "2013-01", "id": 20599642}}');
 -- police.uk's force answer has strings where crimesnap keeps no contact details (null and
 -- []), and its crimes-street-dates lists forces where crimesnap has no stop and search.
 -- Those differences are the documented ones; every key and every other type is police.uk's.
@@ -102,7 +108,11 @@ UNION ALL SELECT 'forces', crimesnap_api.police_uk_forces()::jsonb
 UNION ALL SELECT 'force', crimesnap_api.police_uk_force('northshire')::jsonb
 UNION ALL SELECT 'neighbourhoods', crimesnap_api.police_uk_neighbourhoods('northshire')::jsonb
 UNION ALL SELECT 'neighbourhood-boundary', crimesnap_api.police_uk_neighbourhood_boundary('northshire', 'NS-W')::jsonb
-UNION ALL SELECT 'locate-neighbourhood', crimesnap_api.police_uk_locate_neighbourhood('51.7083,-1.2646')::jsonb;
+UNION ALL SELECT 'locate-neighbourhood', crimesnap_api.police_uk_locate_neighbourhood('51.7083,-1.2646')::jsonb
+UNION ALL SELECT 'outcomes-for-crime',
+       crimesnap_api.police_uk_outcomes_for_crime((SELECT s.persistent_id FROM crimesnap_api.street_crime s
+                                                    WHERE EXISTS (SELECT FROM crimesnap_api.crime_outcome o WHERE o.persistent_id = s.persistent_id)
+                                                    ORDER BY s.id LIMIT 1))::jsonb;
 RESET ROLE;
 
 -- ---- shapes, key by key with their types ----
@@ -168,6 +178,18 @@ SELECT throws_ok($$SELECT crimesnap_api.police_uk_neighbourhood_boundary('norths
 SELECT throws_ok($$SELECT crimesnap_api.police_uk_crimes_no_location('all-crime', 'no-such-force')$$, 'P0002', NULL, 'no-location crimes of an unknown force: P0002');
 SELECT throws_ok($$SELECT crimesnap_api.police_uk_crimes_street(51.7083, -1.2646, '2019-06')$$, 'P0002', NULL, 'a month not on the map: P0002');
 SELECT throws_ok($$SELECT crimesnap_api.police_uk_crimes_at_location(999999999)$$, 'P0002', NULL, 'an unknown location id: P0002');
+SET LOCAL ROLE crimesnap_web;
+SELECT throws_ok($$SELECT crimesnap_api.police_uk_outcomes_for_crime('no-such-id')$$, 'P0002', NULL,
+                 'outcomes-for-crime of an id on no record on the map: P0002');
+SELECT throws_ok($$SELECT crimesnap_api.police_uk_outcomes_for_crime('')$$, 'P0002', NULL,
+                 'nor of anti-social behaviour, which has no persistent id ("" in the JSON)');
+RESET ROLE;
+SELECT is((SELECT jsonb_agg(jsonb_build_object('code', e->'category'->>'code', 'name', e->'category'->>'name', 'date', e->>'date'))
+             FROM answer a, jsonb_array_elements(a.answer->'outcomes') e WHERE a.endpoint = 'outcomes-for-crime'),
+          (SELECT jsonb_agg(jsonb_build_object('code', o.code, 'name', o.name, 'date', o.date) ORDER BY o.date, o.code)
+             FROM crimesnap_api.crime_outcome o, answer a
+            WHERE a.endpoint = 'outcomes-for-crime' AND o.persistent_id = a.answer->'crime'->>'persistent_id'),
+          'outcomes-for-crime lists the record''s published outcomes, oldest first');
 SELECT throws_ok($$SELECT crimesnap_api.police_uk_locate_neighbourhood('55.0,-3.0')$$, 'P0002', NULL, 'a point outside every force: P0002');
 SELECT throws_ok($$SELECT crimesnap_api.police_uk_crimes_street(51.7083, -1.2646, 'June')$$, '22007', NULL, 'a malformed date: 22007 (400)');
 SELECT throws_ok($$SELECT crimesnap_api.police_uk_crimes_street(51.7083, -1.2646, NULL, 'jaywalking')$$, '22023', NULL, 'an unknown category: 22023 (400)');
