@@ -95,9 +95,7 @@ CREATE VIEW crimesnap_api.street_crime WITH (security_barrier) AS
 SELECT * FROM crimesnap.published_street_crime;
 COMMENT ON VIEW crimesnap_api.street_crime IS
   'Street-level crimes and ASB of the months on the map (police.uk''s crimes-street), at their snap points. geom is the snap point in EPSG:27700.';
-COMMENT ON COLUMN crimesnap_api.street_crime.id IS 'Public record id.';
 COMMENT ON COLUMN crimesnap_api.street_crime.persistent_id IS '64 hex characters, stable across months and re-publications; NULL for ASB.';
-COMMENT ON COLUMN crimesnap_api.street_crime.month IS 'YYYY-MM.';
 COMMENT ON COLUMN crimesnap_api.street_crime.category IS 'Category slug, for example violent-crime.';
 COMMENT ON COLUMN crimesnap_api.street_crime.category_name IS 'Category name, for example Violence and sexual offences.';
 COMMENT ON COLUMN crimesnap_api.street_crime.force IS 'force_id of the force that reported it.';
@@ -105,28 +103,16 @@ COMMENT ON COLUMN crimesnap_api.street_crime.force_name IS 'Name of that force.'
 COMMENT ON COLUMN crimesnap_api.street_crime.neighbourhood_id IS 'Neighbourhood policing area of the snap point.';
 COMMENT ON COLUMN crimesnap_api.street_crime.street_id IS 'Snap point id (police.uk''s street id); see crimesnap_api.street_crimes_at().';
 COMMENT ON COLUMN crimesnap_api.street_crime.street_name IS '"On or near <street name>" or "On or near <class of place>".';
-COMMENT ON COLUMN crimesnap_api.street_crime.latitude IS 'WGS84 latitude of the snap point.';
-COMMENT ON COLUMN crimesnap_api.street_crime.longitude IS 'WGS84 longitude of the snap point.';
 COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_code IS 'LSOA the snap point lies in.';
-COMMENT ON COLUMN crimesnap_api.street_crime.lsoa_name IS 'Name of that LSOA.';
 COMMENT ON COLUMN crimesnap_api.street_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category (crimesnap_api.outcome_category), never the force''s own words.';
-COMMENT ON COLUMN crimesnap_api.street_crime.context IS 'Context the force approved for publication, or NULL.';
-COMMENT ON COLUMN crimesnap_api.street_crime.geom IS 'The snap point, EPSG:27700.';
 COMMENT ON COLUMN crimesnap_api.street_crime.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
 
 CREATE VIEW crimesnap_api.no_location_crime WITH (security_barrier) AS
 SELECT * FROM crimesnap.published_no_location_crime;
 COMMENT ON VIEW crimesnap_api.no_location_crime IS
   'Crimes and ASB of the months on the map published without a location (police.uk''s crimes-no-location), by force and month. They count in every total.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.id IS 'Public record id.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.persistent_id IS '64 hex characters; NULL for ASB.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.month IS 'YYYY-MM.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.category IS 'Category slug.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.category_name IS 'Category name.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.force IS 'force_id.';
 COMMENT ON COLUMN crimesnap_api.no_location_crime.force_name IS 'Name of the force.';
 COMMENT ON COLUMN crimesnap_api.no_location_crime.outcome_status IS 'Last outcome: the name of a police.uk outcome category (crimesnap_api.outcome_category), never the force''s own words.';
-COMMENT ON COLUMN crimesnap_api.no_location_crime.context IS 'Context the force approved for publication, or NULL.';
 
 CREATE VIEW crimesnap_api.category AS
 SELECT c.scheme, c.slug, c.name FROM crimesnap.category c;
@@ -146,7 +132,6 @@ COMMENT ON VIEW crimesnap_api.published_month IS
 COMMENT ON COLUMN crimesnap_api.published_month.force IS 'force_id.';
 COMMENT ON COLUMN crimesnap_api.published_month.force_name IS 'Force name.';
 COMMENT ON COLUMN crimesnap_api.published_month.month IS 'YYYY-MM.';
-COMMENT ON COLUMN crimesnap_api.published_month.status IS 'street-level or rolled-off.';
 COMMENT ON COLUMN crimesnap_api.published_month.category_scheme IS 'Category scheme of the month.';
 COMMENT ON COLUMN crimesnap_api.published_month.published_on IS 'Date of the latest publication of the month.';
 COMMENT ON COLUMN crimesnap_api.published_month.crimes IS 'Records published, mapped or not.';
@@ -207,7 +192,6 @@ COMMENT ON COLUMN crimesnap_api.trend.neighbourhood_id IS 'Neighbourhood; NULL f
 COMMENT ON COLUMN crimesnap_api.trend.neighbourhood_name IS 'Neighbourhood name.';
 COMMENT ON COLUMN crimesnap_api.trend.lsoa_code IS 'LSOA of the snap point; NULL for records without a location.';
 COMMENT ON COLUMN crimesnap_api.trend.lsoa_name IS 'LSOA name.';
-COMMENT ON COLUMN crimesnap_api.trend.category IS 'Category slug.';
 COMMENT ON COLUMN crimesnap_api.trend.category_name IS 'Category name.';
 COMMENT ON COLUMN crimesnap_api.trend.crimes IS 'Number of records.';
 
@@ -233,8 +217,6 @@ COMMENT ON VIEW crimesnap_api.month_totals IS
   'Counts of every published month by force and category, street-level or rolled-off; records without a location count in every total.';
 COMMENT ON COLUMN crimesnap_api.month_totals.force IS 'force_id.';
 COMMENT ON COLUMN crimesnap_api.month_totals.month IS 'YYYY-MM.';
-COMMENT ON COLUMN crimesnap_api.month_totals.status IS 'street-level or rolled-off.';
-COMMENT ON COLUMN crimesnap_api.month_totals.category IS 'Category slug.';
 COMMENT ON COLUMN crimesnap_api.month_totals.category_name IS 'Category name.';
 COMMENT ON COLUMN crimesnap_api.month_totals.mapped IS 'Records at a snap point.';
 COMMENT ON COLUMN crimesnap_api.month_totals.no_location IS 'Records without a location.';

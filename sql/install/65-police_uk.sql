@@ -36,7 +36,6 @@ COMMENT ON VIEW crimesnap_api.neighbourhood IS
   'Neighbourhood policing areas (police.uk''s neighbourhoods and boundaries): the finest boundary crimesnap publishes.';
 COMMENT ON COLUMN crimesnap_api.neighbourhood.neighbourhood_id IS 'The force''s neighbourhood code.';
 COMMENT ON COLUMN crimesnap_api.neighbourhood.force IS 'force_id.';
-COMMENT ON COLUMN crimesnap_api.neighbourhood.name IS 'Display name.';
 COMMENT ON COLUMN crimesnap_api.neighbourhood.geom IS 'Boundary, MultiPolygon in EPSG:27700.';
 COMMENT ON COLUMN crimesnap_api.neighbourhood.geom_wgs84 IS 'Boundary, MultiPolygon in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
 

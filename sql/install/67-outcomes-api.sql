@@ -34,10 +34,7 @@ CREATE VIEW crimesnap_api.crime_outcome WITH (security_barrier) AS
 SELECT * FROM crimesnap.published_outcome;
 COMMENT ON VIEW crimesnap_api.crime_outcome IS
   'Each record on the map with its outcomes, oldest first by date, each a police.uk outcome category with the month it took effect (police.uk''s outcomes-for-crime). The newest is the record''s outcome_status.';
-COMMENT ON COLUMN crimesnap_api.crime_outcome.id IS 'Public record id.';
 COMMENT ON COLUMN crimesnap_api.crime_outcome.persistent_id IS 'Persistent id; NULL for ASB, which police.uk gives no outcomes for.';
-COMMENT ON COLUMN crimesnap_api.crime_outcome.force IS 'force_id.';
-COMMENT ON COLUMN crimesnap_api.crime_outcome.date IS 'Month the outcome took effect, YYYY-MM.';
 COMMENT ON COLUMN crimesnap_api.crime_outcome.code IS 'Outcome category code, for example under-investigation.';
 COMMENT ON COLUMN crimesnap_api.crime_outcome.name IS 'Outcome category name, for example Under investigation.';
 

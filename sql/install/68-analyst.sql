@@ -54,7 +54,6 @@ COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.lsoa_code IS 'LSOA code.';
 COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.lsoa_name IS 'LSOA name.';
 COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.force IS 'force_id.';
 COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.month IS 'YYYY-MM.';
-COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.status IS 'street-level or rolled-off.';
 COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.category IS 'Category slug.';
 COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.category_name IS 'Category name under the month''s scheme.';
 COMMENT ON COLUMN crimesnap_api.lsoa_month_counts.crimes IS 'Records at snap points in the LSOA.';
