@@ -42,7 +42,7 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespac
         'crimesnap_api.police_uk_crimes_no_location(text,text,text)', 'crimesnap_api.police_uk_crime_last_updated()',
         'crimesnap_api.police_uk_crime_categories(text)', 'crimesnap_api.police_uk_crimes_street_dates()',
         'crimesnap_api.police_uk_forces()', 'crimesnap_api.police_uk_check_force(text)', 'crimesnap_api.police_uk_force(text)',
-        'crimesnap_api.police_uk_neighbourhoods(text)', 'crimesnap_api.police_uk_neighbourhood_boundary(text,text)',
+        'crimesnap_api.police_uk_neighbourhoods(text)', 'crimesnap_api.police_uk_neighbourhood_boundary(text,text)', 'crimesnap_api.police_uk_outcomes_for_crime(text)',
         'crimesnap_api.police_uk_locate_neighbourhood(text)', 'crimesnap_api.csv_field(text)',
         'crimesnap_api.police_uk_csv_file(text,text,boolean)', 'crimesnap_api.tile(integer,integer,integer,text)',
         -- section 67, checked by test/pgtap/map.sql
