@@ -9,7 +9,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(44);
+SELECT plan(47);
 
 SELECT crimesnap.build_snap_points() AS version \gset
 \ir ../fixtures/town_load.sql
@@ -51,6 +51,17 @@ SELECT is((SELECT count(*) FROM crimesnap.published_crime c JOIN crimesnap.raw_c
 -- A data controller's own role, bound to the force (docs/security.md, force binding).
 CREATE ROLE cs_test_cr_publisher NOLOGIN IN ROLE crimesnap_publisher;
 SELECT crimesnap.grant_force('cs_test_cr_publisher', f.force_id) FROM crimesnap.force f \g /dev/null
+-- Another force's data controller decides nothing on Northshire's texts, nor reads them.
+CREATE ROLE cs_test_cr_southshire NOLOGIN IN ROLE crimesnap_publisher;
+SELECT crimesnap.grant_force('cs_test_cr_southshire', 'southshire') \g /dev/null
+SET ROLE cs_test_cr_southshire;
+SELECT throws_ok(format('SELECT crimesnap.approve_context(%s)', :series), '42501', NULL,
+  'Southshire''s publisher: cannot approve Northshire''s text');
+SELECT throws_ok($$SELECT crimesnap.set_context_publication('northshire', true, 'x')$$, '42501', NULL,
+  'nor turn Northshire''s context on');
+SELECT is((SELECT count(*) FROM crimesnap.context_review WHERE force_id = 'northshire'), 0::bigint,
+  'nor read Northshire''s texts under review (they may hold personal data)');
+RESET ROLE;
 SET ROLE crimesnap_loader;
 SELECT throws_ok(format('SELECT crimesnap.approve_context(%s)', :series), '42501', NULL, 'loader: cannot approve');
 SELECT throws_ok($$SELECT crimesnap.set_context_publication('northshire', true, 'x')$$, '42501', NULL, 'loader: cannot turn context on');
