@@ -16,6 +16,9 @@ CS_SERVER_OPTS="-c shared_buffers=2GB -c work_mem=256MB -c maintenance_work_mem=
   cs_cluster_start "$WORK"
 cs_createdb crimesnap_bench >/dev/null
 export PGDATABASE=crimesnap_bench
+# For the national bench: its CSVs and scripts go to the work directory, and it samples the
+# peak memory of a backend with test/bench/national/peakmem.sh.
+export CS_BENCH_TMP=$WORK CS_BENCH_DIR=$CS_ROOT/test/bench
 
 mkdir -p "$CS_ROOT/bench-results"
 out=$CS_ROOT/bench-results/latest.txt
