@@ -27,6 +27,7 @@ int			crimesnap_min_age_days = 23;
 int			crimesnap_street_level_months = 1;
 int			crimesnap_min_postcode_households = 4;
 bool		crimesnap_allow_drop_with_data = false;
+int			crimesnap_progress_rows = 100000;
 
 void		_PG_init(void);
 
@@ -98,6 +99,16 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomIntVariable("crimesnap.progress_rows",
+							"Size of work from which build_snap_points() and register_batch() report each stage as a NOTICE.",
+							"A build with at least this many address rows, or a batch with at least this many "
+							"upload rows, reports each stage with its counts and the time elapsed. 0 reports "
+							"always, -1 never; SET client_min_messages = warning silences it too.",
+							&crimesnap_progress_rows,
+							100000, -1, INT_MAX,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("crimesnap");
 }
 
@@ -120,6 +131,6 @@ crimesnap_setting(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unrecognized crimesnap setting \"%s\"", name),
 				 errhint("The settings are min_addresses, min_property_distance, max_snap_distance, "
-						 "min_age_days, street_level_months, min_postcode_households and allow_drop_with_data.")));
+						 "min_age_days, street_level_months, min_postcode_households, allow_drop_with_data and progress_rows.")));
 	PG_RETURN_TEXT_P(cstring_to_text(value));
 }

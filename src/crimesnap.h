@@ -34,6 +34,7 @@ extern int	crimesnap_min_age_days;
 extern int	crimesnap_street_level_months;
 extern int	crimesnap_min_postcode_households;
 extern bool crimesnap_allow_drop_with_data;
+extern int	crimesnap_progress_rows;
 
 /* The coordinate reference system every stored geometry uses: British National Grid. */
 #define CRIMESNAP_SRID 27700

@@ -418,8 +418,13 @@ RETURNS integer
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path FROM CURRENT
+SET jit = off
 AS $fn$
 DECLARE
+  -- Progress NOTICEs for a build over at least crimesnap.progress_rows address rows
+  -- (docs/snap-points.md).
+  t0 timestamptz := pg_catalog.clock_timestamp();
+  progress boolean := false;
   floor_k integer := crimesnap.setting('min_addresses')::integer;
   k integer := coalesce(min_addresses, floor_k);
   d double precision := crimesnap.setting('min_property_distance')::double precision;
@@ -489,6 +494,13 @@ BEGIN
   PERFORM 'PRAGMA:TABLE: cs_addr_all (address_id bigint, geom geometry)';
   CREATE INDEX ON pg_temp.cs_addr_all USING gist (geom);
   ANALYZE pg_temp.cs_addr_all;
+  progress := crimesnap.setting('progress_rows')::integer >= 0
+              AND (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all)
+                  >= crimesnap.setting('progress_rows')::bigint;
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('inputs: %s street pieces in neighbourhoods, %s postal addresses, %s address rows', (SELECT pg_catalog.count(*) FROM pg_temp.cs_piece), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all)),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS
   SELECT x.address_id, x.street_id AS piece_id
@@ -501,6 +513,10 @@ BEGIN
          crimesnap.associate_addresses(coalesce(ad.addresses, '{}'), coalesce(st.streets, '{}')) x
    WHERE x.street_id IS NOT NULL;
   PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('association: %s addresses on a street', (SELECT pg_catalog.count(*) FROM pg_temp.cs_assoc)),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
   CREATE TEMP TABLE cs_label ON COMMIT DROP AS
@@ -570,6 +586,10 @@ BEGIN
   END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
   notes := notes || pg_catalog.jsonb_build_object('street_candidates', n);
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('%s street candidates placed', n),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   -- A point put on the very edge of its neighbourhood (the clipped end of a piece) can test
   -- as outside it by a rounding error: pull it 2 cm inside, or drop it if that is not clear.
@@ -672,6 +692,10 @@ BEGIN
      WHERE c.cand_no = o.cand_no;
   END IF;
 
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('candidates with ids: %s, %s rejected', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL), (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NULL)),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
   -- ---- selection ----
   CREATE TEMP TABLE cs_sel ON COMMIT DROP AS
   SELECT s.*
@@ -683,6 +707,10 @@ BEGIN
             FROM pg_temp.cs_addr a) ad,
          crimesnap.select_snap_points(coalesce(cand.candidates, '{}'), coalesce(ad.addresses, '{}'), k) s;
   PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('selection: %s points kept, %s pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE x.kept), (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE NOT x.kept)),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   INSERT INTO crimesnap.snap_point
          (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,
@@ -740,6 +768,10 @@ BEGIN
     JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
     LEFT JOIN owner o ON o.point_id = p.point_id;
 
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('set %s stored: points, changelog and catchment areas', v),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
   -- ---- notes, audit, current ----
   SELECT notes || pg_catalog.jsonb_build_object(
            'rejected', (SELECT coalesce(pg_catalog.jsonb_object_agg(r.reject, r.n), '{}')
@@ -771,6 +803,10 @@ BEGIN
             HINT = 'Nothing was stored. Report this as a bug in crimesnap, with the input tables.';
   END IF;
 
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('set %s passed its audit', v),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
   -- Coverage: say what the set leaves out of reach, so that a rural force sees it.
   SELECT pg_catalog.count(*) FILTER (WHERE c.points = 0 AND c.addresses > 0) AS no_point,
          coalesce(pg_catalog.sum(c.addresses) FILTER (WHERE c.points = 0), 0) AS no_point_addresses,
@@ -805,6 +841,10 @@ BEGIN
               HINT = 'Nothing was stored. Check the input tables and the arguments, or build with make_current => false to look at the set.';
     END IF;
     PERFORM crimesnap.set_current_snap_points(v);
+  END IF;
+  IF progress THEN
+    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('set %s built, coverage measured', v),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
   END IF;
   DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_addr_all, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
   RETURN v;
@@ -856,6 +896,7 @@ LANGUAGE plpgsql
 STABLE
 SECURITY DEFINER
 SET search_path FROM CURRENT
+SET jit = off
 AS $fn$
 DECLARE
   v integer := coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current));

@@ -374,6 +374,9 @@ CREATE TABLE crimesnap.raw_crime (
 CREATE UNIQUE INDEX raw_crime_live_ref ON crimesnap.raw_crime (force_id, crime_ref) WHERE superseded_by_batch IS NULL;
 CREATE INDEX ON crimesnap.raw_crime (force_id, month) WHERE superseded_by_batch IS NULL;
 CREATE INDEX ON crimesnap.raw_crime (persistent_id);
+-- A batch's records are read back by batch (contexts, rejects resolved): without this, a
+-- scan of every month ever loaded.
+CREATE INDEX ON crimesnap.raw_crime (batch_id);
 COMMENT ON TABLE crimesnap.raw_crime IS
   'Validated raw records: exact locations and reference numbers. Never readable outside the extension''s owner.';
 COMMENT ON COLUMN crimesnap.raw_crime.crime_id IS 'Internal id.';
@@ -487,6 +490,7 @@ RETURNS crimesnap.batch
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path FROM CURRENT
+SET jit = off
 AS $fn$
 DECLARE
   m date := pg_catalog.date_trunc('month', register_batch.month)::date;
@@ -497,6 +501,10 @@ DECLARE
   id_key bytea;
   n_updated integer;
   corr record;
+  -- Progress NOTICEs for a batch of at least crimesnap.progress_rows rows (docs/loading.md).
+  t0 timestamptz := pg_catalog.clock_timestamp();
+  progress boolean := false;
+  n_rows bigint;
 BEGIN
   IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
     RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed',
@@ -579,6 +587,13 @@ BEGIN
   -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
   PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
   ANALYZE pg_temp.cs_upload;
+  SELECT pg_catalog.count(*) INTO n_rows FROM pg_temp.cs_upload;
+  progress := crimesnap.setting('progress_rows')::integer >= 0
+              AND n_rows >= crimesnap.setting('progress_rows')::bigint;
+  IF progress THEN
+    RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('%s rows claimed from crimesnap.crime_upload for %s %s', n_rows, register_batch.force, pg_catalog.to_char(m, 'YYYY-MM')),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
   SELECT u.*, loc.geom, loc.neighbourhood_id, live.crime_id AS resent_crime_id,
@@ -603,7 +618,8 @@ BEGIN
                                  WHERE n.neighbourhood_id = pg_catalog.btrim(u.neighbourhood)
                                    AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
          END AS reason_code
-    FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
+    FROM (SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup,
+                 pg_catalog.count(*) OVER (PARTITION BY x.force, x.ref) AS copies
             FROM pg_temp.cs_upload x) u
     LEFT JOIN LATERAL (
       SELECT g.geom,
@@ -619,9 +635,13 @@ BEGIN
       SELECT r.crime_id FROM crimesnap.raw_crime r
        WHERE r.force_id = register_batch.force AND r.crime_ref = u.ref
          AND r.superseded_by_batch IS NULL AND r.month <> m) live ON u.force = register_batch.force;
-  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, resent_crime_id bigint, reason_code text)';
+  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, copies bigint, geom geometry, neighbourhood_id text, resent_crime_id bigint, reason_code text)';
   -- Temporary tables have no statistics until analysed, and the plans below join them.
   ANALYZE pg_temp.cs_checked;
+  IF progress THEN
+    RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('rows checked: %s to load, %s to reject', (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL), (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked c WHERE c.reason_code IS NOT NULL)),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   -- A resend of a reference live in another month updates that record's outcome (through
   -- crimesnap.record_outcomes() below, into the outcome history), and nothing else: the
@@ -661,6 +681,10 @@ BEGIN
    WHERE c.reason_code IS NULL AND c.resent_crime_id IS NULL
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
+  IF progress THEN
+    RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('%s raw records written', n_loaded),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   -- Free text is never published as written: the outcome goes into the record's outcome
   -- history as a police.uk category, and a context text waits for the force's review.
@@ -668,6 +692,10 @@ BEGIN
             (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
             (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
   PERFORM crimesnap.note_contexts(b.batch_id);
+  IF progress THEN
+    RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('outcomes recorded and contexts noted'),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
   FOR corr IN
     SELECT x.persistent_id AS old_id, r.persistent_id AS new_id, w.withdrawal_id
       FROM pg_temp.cs_prev x
@@ -697,8 +725,7 @@ BEGIN
          rr.description || CASE c.reason_code
            WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.force, 100), 'empty'))
            WHEN 'reference_too_long' THEN pg_catalog.format(' (%s characters)', pg_catalog.length(c.ref))
-           WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
-                                                             (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
+           WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)', c.copies)
            WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(pg_catalog.left(c.code, 100), ''), 'empty'))
            WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(pg_catalog.left(c.committed_on, 100), 'empty'))
            WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
@@ -717,6 +744,10 @@ BEGIN
     JOIN crimesnap.reject_reason rr ON rr.reason_code = c.reason_code
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_rejected = ROW_COUNT;
+  IF progress THEN
+    RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('%s rejects written', n_rejected),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
 
   IF n_loaded + n_rejected <> records_supplied THEN
     RAISE EXCEPTION 'batch for force % month % has % records, but the supplier says % were supplied',
@@ -728,15 +759,23 @@ BEGIN
   END IF;
 
   -- Corrected rows: an earlier reject of a reference this batch has now loaded is resolved.
+  -- Driven from the force's outstanding rejects (few) into the live records by reference
+  -- (an index), never by scanning raw_crime for the batch: the records this batch loaded
+  -- are live, so the live record of a reference, if this batch's, is the one.
   UPDATE crimesnap.reject r
      SET resolved_by_batch = b.batch_id, resolved_crime_id = rc.crime_id
     FROM crimesnap.raw_crime rc
-   WHERE rc.batch_id = b.batch_id AND r.force_id = register_batch.force
-     AND r.crime_ref = rc.crime_ref AND r.resolved_by_batch IS NULL;
+   WHERE r.force_id = register_batch.force AND r.resolved_by_batch IS NULL
+     AND rc.force_id = register_batch.force AND rc.crime_ref = r.crime_ref
+     AND rc.superseded_by_batch IS NULL AND rc.batch_id = b.batch_id;
 
   UPDATE crimesnap.batch x SET records_loaded = n_loaded, records_rejected = n_rejected
    WHERE x.batch_id = b.batch_id
   RETURNING x.* INTO b;
+  IF progress THEN
+    RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('batch %s registered: %s loaded, %s rejected', b.batch_id, n_loaded, n_rejected),
+                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+  END IF;
   DROP TABLE pg_temp.cs_upload, pg_temp.cs_checked, pg_temp.cs_prev;
   RETURN b;
 END

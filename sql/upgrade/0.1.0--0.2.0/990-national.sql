@@ -1,0 +1,17 @@
+-- National scale (issue 13): the capped count of distinct postal addresses that publication
+-- and its audit use instead of counting the whole country.  Its body, and those of the
+-- functions it changed (register_batch, publish_month, roll_off_before, audit_publication,
+-- build_snap_point_set, audit_snap_points: jit off, set-based checks), come from
+-- sql/install through sql/upgrade/reemit.pl.
+CREATE FUNCTION crimesnap.area_address_count(neighbourhoods text[], cap bigint)
+RETURNS TABLE (neighbourhood_id text, addresses bigint)
+LANGUAGE sql STABLE
+SET search_path FROM CURRENT
+AS $fn$ SELECT NULL::text, NULL::bigint $fn$;
+COMMENT ON FUNCTION crimesnap.area_address_count(text[], bigint) IS
+  'crimesnap.area_addresses() for the given neighbourhoods only, each count stopping at cap: exact below cap, cap meaning at least that many. What publication and its audit use to test "at least crimesnap.min_addresses, or none" without counting the whole country.';
+REVOKE ALL ON FUNCTION crimesnap.area_address_count(text[], bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION crimesnap.area_address_count(text[], bigint) TO crimesnap_publisher;
+
+-- A batch's records are read back by batch: without this, a scan of every month loaded.
+CREATE INDEX ON crimesnap.raw_crime (batch_id);
