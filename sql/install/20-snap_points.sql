@@ -421,6 +421,7 @@ SET search_path FROM CURRENT
 SET jit = off
 AS $fn$
 DECLARE
+  chunk record;
   -- Progress NOTICEs for a build over at least crimesnap.progress_rows address rows
   -- (docs/snap-points.md).
   t0 timestamptz := pg_catalog.clock_timestamp();
@@ -488,7 +489,10 @@ BEGIN
   PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
   PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
   CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
+  CREATE INDEX ON pg_temp.cs_addr (neighbourhood_id);
   ANALYZE pg_temp.cs_addr;
+  CREATE INDEX ON pg_temp.cs_piece (neighbourhood_id);
+  ANALYZE pg_temp.cs_piece;
   CREATE TEMP TABLE cs_addr_all ON COMMIT DROP AS
   SELECT a.address_id, a.geom FROM crimesnap.address a;
   PERFORM 'PRAGMA:TABLE: cs_addr_all (address_id bigint, geom geometry)';
@@ -502,17 +506,26 @@ BEGIN
                  pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
   END IF;
 
-  CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS
-  SELECT x.address_id, x.street_id AS piece_id
-    FROM (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
-                                      ORDER BY a.address_id) AS addresses
-            FROM pg_temp.cs_addr a) ad,
-         (SELECT pg_catalog.array_agg(ROW(p.piece_id, p.geom, p.name, p.neighbourhood_id)::crimesnap.street_input
-                                      ORDER BY p.piece_id) AS streets
-            FROM pg_temp.cs_piece p) st,
-         crimesnap.associate_addresses(coalesce(ad.addresses, '{}'), coalesce(st.streets, '{}')) x
-   WHERE x.street_id IS NOT NULL;
+  -- The C steps take one force at a time, so that no array holds the whole country: 29
+  -- million addresses would need about 2.4 GB, over PostgreSQL's 1 GB limit on a value.  Both
+  -- work within each neighbourhood and never across one, so the result is the same.  An
+  -- address outside every neighbourhood has no street and no candidate of its own area.
+  CREATE TEMP TABLE cs_assoc (address_id bigint, piece_id bigint) ON COMMIT DROP;
   PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
+  FOR chunk IN SELECT n.force_id, pg_catalog.array_agg(n.neighbourhood_id ORDER BY n.neighbourhood_id) AS nbs
+                 FROM crimesnap.neighbourhood n GROUP BY n.force_id ORDER BY n.force_id LOOP
+    INSERT INTO pg_temp.cs_assoc (address_id, piece_id)
+    SELECT x.address_id, x.street_id
+      FROM (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
+                                        ORDER BY a.address_id) AS addresses
+              FROM pg_temp.cs_addr a WHERE a.neighbourhood_id = ANY (chunk.nbs)) ad,
+           (SELECT pg_catalog.array_agg(ROW(p.piece_id, p.geom, p.name, p.neighbourhood_id)::crimesnap.street_input
+                                        ORDER BY p.piece_id) AS streets
+              FROM pg_temp.cs_piece p WHERE p.neighbourhood_id = ANY (chunk.nbs)) st,
+           crimesnap.associate_addresses(coalesce(ad.addresses, '{}'), coalesce(st.streets, '{}')) x
+     WHERE x.street_id IS NOT NULL;
+  END LOOP;
+  ANALYZE pg_temp.cs_assoc;
   IF progress THEN
     RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('association: %s addresses on a street', (SELECT pg_catalog.count(*) FROM pg_temp.cs_assoc)),
                  pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
@@ -697,16 +710,34 @@ BEGIN
                  pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
   END IF;
   -- ---- selection ----
-  CREATE TEMP TABLE cs_sel ON COMMIT DROP AS
-  SELECT s.*
+  -- One force at a time, as the association: catchments never cross a neighbourhood.
+  CREATE TEMP TABLE cs_sel (rank bigint, kept boolean, catchment integer, reason text) ON COMMIT DROP;
+  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
+  FOR chunk IN SELECT n.force_id, pg_catalog.array_agg(n.neighbourhood_id ORDER BY n.neighbourhood_id) AS nbs
+                 FROM crimesnap.neighbourhood n GROUP BY n.force_id ORDER BY n.force_id LOOP
+    INSERT INTO pg_temp.cs_sel (rank, kept, catchment, reason)
+    SELECT s.rank, s.kept, s.catchment, s.reason
+      FROM (SELECT pg_catalog.array_agg(ROW(c.rank, c.geom, c.neighbourhood_id, c.kind)::crimesnap.snap_candidate
+                                        ORDER BY c.rank) AS candidates
+              FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL AND c.neighbourhood_id = ANY (chunk.nbs)) cand,
+           (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
+                                        ORDER BY a.address_id) AS addresses
+              FROM pg_temp.cs_addr a WHERE a.neighbourhood_id = ANY (chunk.nbs)) ad,
+           crimesnap.select_snap_points(coalesce(cand.candidates, '{}'), coalesce(ad.addresses, '{}'), k) s;
+  END LOOP;
+  -- Candidates outside every neighbourhood (none, as the checks above reject them), judged
+  -- as a whole build would, with the addresses outside every neighbourhood.
+  INSERT INTO pg_temp.cs_sel (rank, kept, catchment, reason)
+  SELECT s.rank, s.kept, s.catchment, s.reason
     FROM (SELECT pg_catalog.array_agg(ROW(c.rank, c.geom, c.neighbourhood_id, c.kind)::crimesnap.snap_candidate
                                       ORDER BY c.rank) AS candidates
-            FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL) cand,
+            FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL AND c.neighbourhood_id IS NULL) cand,
          (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
                                       ORDER BY a.address_id) AS addresses
-            FROM pg_temp.cs_addr a) ad,
-         crimesnap.select_snap_points(coalesce(cand.candidates, '{}'), coalesce(ad.addresses, '{}'), k) s;
-  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
+            FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL) ad,
+         crimesnap.select_snap_points(coalesce(cand.candidates, '{}'), coalesce(ad.addresses, '{}'), k) s
+   WHERE cand.candidates IS NOT NULL;
+  ANALYZE pg_temp.cs_sel;
   IF progress THEN
     RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('selection: %s points kept, %s pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE x.kept), (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE NOT x.kept)),
                  pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
