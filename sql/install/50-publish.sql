@@ -249,6 +249,30 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.area_addresses() IS
   'Distinct postal addresses (crimesnap.postal_address) in each neighbourhood, with its force: a count published for a neighbourhood or force needs at least crimesnap.min_addresses of them, or none (docs/security.md).';
 
+-- Statistics for what a function has just bulk-written, before it reads it back.
+CREATE FUNCTION crimesnap.analyse_if_grown(rel regclass, written bigint)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+SET client_min_messages = error
+AS $fn$
+BEGIN
+  -- Only when the rows written are a tenth of the table or more (or it was never analysed):
+  -- then the plans that read them back would be made for a table without them.  SKIP_LOCKED,
+  -- because ANALYZE holds its lock to the end of the transaction: a second force publishing
+  -- at the same time skips it rather than wait for the first to commit.
+  IF written IS NULL OR written <= 0::bigint
+     OR (SELECT c.reltuples FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) rel)
+        >= 10::float4 * written::float4 THEN
+    RETURN false;
+  END IF;
+  EXECUTE pg_catalog.format('ANALYZE (SKIP_LOCKED) %s', rel);
+  RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.analyse_if_grown(regclass, bigint) IS
+  'Internal: ANALYZE (SKIP_LOCKED) of a table a function has just written rows to, when they are a tenth of it or more, so that the statements reading them back are planned for them; true when it analysed. Never waits for another session''s ANALYZE.';
+
 -- The same count for a few neighbourhoods, stopping at cap: what a check "at least k, or
 -- none" needs, at a cost that grows with the neighbourhoods asked about, not the country.
 CREATE FUNCTION crimesnap.area_address_count(neighbourhoods text[], cap bigint)
@@ -1001,11 +1025,7 @@ BEGIN
   -- more: the statements below, and the audit, would otherwise be planned for a table
   -- without this month (autovacuum comes later, or never inside a test's transaction).
   GET DIAGNOSTICS n_written = ROW_COUNT;
-  IF (SELECT c.reltuples FROM pg_catalog.pg_class c
-       WHERE c.oid OPERATOR(pg_catalog.=) 'crimesnap.published_crime'::pg_catalog.regclass)
-     < 10::float4 * n_written::float4 THEN
-    ANALYZE crimesnap.published_crime;
-  END IF;
+  PERFORM crimesnap.analyse_if_grown('crimesnap.published_crime'::pg_catalog.regclass, n_written);
 
   -- The history of positions: from now on these records are shown here or nowhere.
   INSERT INTO crimesnap.published_position AS h
