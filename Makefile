@@ -148,9 +148,9 @@ sql/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SECTIONS)
 
 # After the fragments, sql/upgrade/reemit.pl restates every function they create or replace
 # as sql/install now defines it: a fix to a function is made once, in sql/install.
-$(UPGRADE_built): $(UPGRADE_FRAGMENTS) $(SQL_SECTIONS) sql/upgrade/reemit.pl
+$(UPGRADE_built): $(UPGRADE_FRAGMENTS) $(SQL_SECTIONS) sql/upgrade/reemit.pl sql/$(EXTENSION)--$(UPGRADE_FROM).sql
 	@{ for f in $(UPGRADE_FRAGMENTS); do printf -- '\n-- ==== %s ====\n\n' "$$f"; cat "$$f"; done; \
-	   printf '\n'; perl sql/upgrade/reemit.pl $(UPGRADE_FRAGMENTS); } > $@.tmp && mv $@.tmp $@
+	   printf '\n'; perl sql/upgrade/reemit.pl sql/$(EXTENSION)--$(UPGRADE_FROM).sql $(UPGRADE_FRAGMENTS); } > $@.tmp && mv $@.tmp $@
 
 $(OBJS): src/crimesnap.h
 src/screen.o src/screen_home.o src/screen_person.o: src/screen.h

@@ -305,8 +305,6 @@ RETURN CASE
            '\s*,?\s*[A-Za-z]{1,2}[0-9][A-Za-z0-9]? ?[0-9][A-Za-z]{2}[^A-Za-z0-9]*$', ''), ''),
          postcode), '')
 END;
-COMMENT ON FUNCTION crimesnap.replace_postcode(text, text) IS
-  'An address string with its closing postcode replaced by another (added when it has none, removed when the other is NULL): a partner extract gives the postcode its record was moved to, never one with too few households.';
 
 -- ---- the optional fields of section 3.2.1 in the upload ----
 --
@@ -673,8 +671,6 @@ BEGIN
   END IF;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.check_partner_force(text) IS
-  'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists.';
 
 -- Whether a role reads a partner's extracts of a force: it is a member of the partner's
 -- role, and the partner has an agreement with the force.
@@ -786,8 +782,6 @@ BEGIN
   RETURN k;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.partner_key(text) IS
-  'Internal: the partner''s own secret key for partner references, in crimesnap.secret (owner only), made on first use.';
 
 CREATE FUNCTION crimesnap.partner_extract(force text, period_start date, period_end date, partner text)
 RETURNS SETOF crimesnap.partner_extract_row
@@ -913,8 +907,6 @@ BEGIN
   RETURN QUERY SELECT r.* FROM crimesnap.partner_extract_row r WHERE r.extract_id = log_id ORDER BY r.row_no;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.partner_extract(text, date, date, text) IS
-  'The police recorded crime offence data set of CSP guidance section 3.2.1 for one force, period and partner, depersonalised (Appendix 1): partner reference, offence code, dates and times, sanitised address, postcode-centroid easting and northing, screened details and markers. Logs the extract with its section 3.4 metadata in crimesnap.partner_extract_log and returns its rows.';
 
 -- ---- counts in grid blocks (ICO crime-mapping guidance, paragraph 35) ----
 
@@ -1001,8 +993,6 @@ BEGIN
    ORDER BY r.l NULLS LAST, r.bx, r.by;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.grid_blocks(geometry[], integer) IS
-  'Counts points in blocks of the British National Grid (ICO guidance, paragraph 35): a cell_size_m cell with fewer than crimesnap.min_addresses distinct postal addresses is merged with the unpublished cells of its 2x2, 4x4, 8x8 and 16x16 block until the region holds enough, or withheld (block ''withheld'', no geometry). Regions never overlap.';
 
 CREATE FUNCTION crimesnap.grid_counts(force text, month date, cell_size_m integer DEFAULT 250, category text DEFAULT NULL)
 RETURNS TABLE (block text, block_size_m integer, block_easting integer, block_northing integer,
@@ -1030,8 +1020,6 @@ BEGIN
     ARRAY(SELECT pp.geom FROM crimesnap.postcode_points(coalesce(g, '{}'), coalesce(pcs, '{}')) pp), cell_size_m) b;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.grid_counts(text, date, integer, text) IS
-  'A partner''s grid counts: a force''s records of a month (police.uk category, optional) counted at their depersonalised postcode-centroid points in blocks of the British National Grid, merged until each holds crimesnap.min_addresses addresses (ICO guidance, paragraph 35). The last row, ''withheld'', counts what no block could hold.';
 
 CREATE FUNCTION crimesnap_api.grid_counts(force text, month text, cell_size_m integer DEFAULT 250, category text DEFAULT NULL)
 RETURNS TABLE (block text, block_size_m integer, block_easting integer, block_northing integer,
@@ -1049,8 +1037,6 @@ BEGIN ATOMIC
            $3) b
    WHERE b.block <> 'withheld';
 END;
-COMMENT ON FUNCTION crimesnap_api.grid_counts(text, text, integer, text) IS
-  'Street-level crimes of a published month counted in blocks of the British National Grid (ICO guidance, paragraph 35), each crime in the block of its published snap point, never of its raw location; no block with fewer than crimesnap.min_addresses addresses is published, and what cannot be merged into one is left out.';
 
 -- ---- privileges ----
 

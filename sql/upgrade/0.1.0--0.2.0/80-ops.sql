@@ -138,8 +138,6 @@ BEGIN
   END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.dumped_rows() IS
-  'The rows of each crimesnap table that pg_dump keeps (the extension''s dump configuration: all rows, or those not seeded). DROP EXTENSION crimesnap is refused while any of them, the id key aside, exists.';
 
 -- ---- DROP EXTENSION ----
 

@@ -16,29 +16,6 @@ ALTER TABLE crimesnap.street ADD COLUMN ref text CHECK (ref ~ '^[A-Z]+[0-9]+[A-Z
 COMMENT ON COLUMN crimesnap.street.name IS 'Street name as the source spells it; a segment with neither a name nor a ref never carries a point.';
 COMMENT ON COLUMN crimesnap.street.ref IS 'Road number, as OSM''s ref (A1, B2045, M25): a segment with no name but a ref carries points and is published "On or near A1", as police.uk does.';
 
--- ---- 20-snap_points: a road with no name goes by its number ----
-CREATE OR REPLACE FUNCTION crimesnap.street_pieces()
-RETURNS TABLE (street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  -- Centrelines that may carry points, clipped to each neighbourhood they cross, so that a
-  -- street's point always lies inside the neighbourhood it serves.
-  -- A road with no name but a road number (ref) goes by its number, as police.uk's "On or near A1".
-  SELECT s.street_id, n.neighbourhood_id,
-         crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))),
-         coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1)),
-         (ST_Dump(ST_CollectionExtract(
-            CASE WHEN ST_CoveredBy(s.geom, n.geom) THEN s.geom ELSE ST_Intersection(s.geom, n.geom) END, 2))).geom
-    FROM crimesnap.street s
-    JOIN crimesnap.neighbourhood n ON ST_Intersects(s.geom, n.geom)
-    LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
-   WHERE crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))) IS NOT NULL
-     AND coalesce(h.carries_points, true)
-$fn$;
-COMMENT ON FUNCTION crimesnap.street_pieces() IS
-  'Named (or numbered: a road with no name goes by its ref) centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
-
 -- ---- 50-publish: labels ----
 INSERT INTO crimesnap.place_class VALUES ('Ferry Terminal');
 CREATE INDEX street_ref_key ON crimesnap.street (crimesnap.normalise_street_name(pg_catalog.split_part(ref, ';', 1)))
@@ -160,57 +137,6 @@ COMMENT ON COLUMN crimesnap_api.snap_point_crimes.crimes IS 'Crimes and ASB at t
 COMMENT ON COLUMN crimesnap_api.snap_point_crimes.by_category IS 'Counts by category slug, for example {"burglary": 2, "violent-crime": 1}.';
 COMMENT ON COLUMN crimesnap_api.snap_point_crimes.geom IS 'The snap point, EPSG:27700.';
 COMMENT ON COLUMN crimesnap_api.snap_point_crimes.geom_wgs84 IS 'The snap point in WGS84 (EPSG:4326), for ogr2ogr and QGIS.';
-CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_csv(force text DEFAULT NULL, month text DEFAULT NULL)
-RETURNS TABLE ("Crime ID" text, "Month" text, "Reported by" text, "Falls within" text,
-               "Longitude" text, "Latitude" text, "Location" text, "LSOA code" text,
-               "LSOA name" text, "Crime type" text, "Last outcome category" text, "Context" text)
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  -- data.police.uk's street CSV: coordinates with exactly six decimals (-0.106220), ASB
-  -- with an empty Crime ID, and crimes with no location as "No Location" with empty
-  -- coordinates and LSOA, so that they count in the file's totals too.
-  SELECT x.persistent_id, x.month, x.force_name, x.force_name,
-         round(x.longitude::numeric, 6)::text, round(x.latitude::numeric, 6)::text,
-         x.location, x.lsoa_code, x.lsoa_name, x.category_name, x.outcome_status, x.context
-    FROM (SELECT s.id, s.persistent_id, s.month, s.force, s.force_name, s.longitude, s.latitude,
-                 s.street_name AS location, s.lsoa_code, s.lsoa_name, s.category_name, s.outcome_status, s.context
-            FROM crimesnap_api.street_crime s
-           WHERE ($1 IS NULL OR s.force = $1)
-             AND ($2 IS NULL OR s.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM'))
-          UNION ALL
-          SELECT n.id, n.persistent_id, n.month, n.force, n.force_name, NULL, NULL,
-                 'No Location', NULL, NULL, n.category_name, n.outcome_status, n.context
-            FROM crimesnap_api.no_location_crime n
-           WHERE ($1 IS NULL OR n.force = $1)
-             AND ($2 IS NULL OR n.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM'))) x
-   ORDER BY x.month, x.force, x.id
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_csv(text, text) IS
-  'data.police.uk''s street CSV, header and column order exactly, for a force and month (YYYY-MM) or everything on the map: \copy (SELECT * FROM crimesnap_api.police_uk_csv(''metropolitan'', ''2019-06'')) TO ''street.csv'' WITH (FORMAT csv, HEADER).';
-CREATE OR REPLACE FUNCTION crimesnap_api.feature_collection(rows crimesnap_api.street_crime[])
-RETURNS json
-LANGUAGE sql IMMUTABLE
-SET search_path FROM CURRENT
-AS $fn$
-  SELECT json_build_object(
-           'type', 'FeatureCollection',
-           'features', coalesce(json_agg(json_build_object(
-              'type', 'Feature',
-              'id', c.id,
-              'geometry', json_build_object('type', 'Point',
-                                            'coordinates', json_build_array(round(c.longitude::numeric, 6),
-                                                                            round(c.latitude::numeric, 6))),
-              'properties', json_build_object(
-                 'id', c.id, 'persistent_id', c.persistent_id, 'month', c.month,
-                 'category', c.category, 'force', c.force, 'street_id', c.street_id,
-                 'street_name', c.street_name, 'lsoa_code', c.lsoa_code, 'lsoa_name', c.lsoa_name,
-                 'outcome_status', c.outcome_status, 'context', c.context))
-              ORDER BY c.id), '[]'::json))
-    FROM unnest($1) c
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.feature_collection(crimesnap_api.street_crime[]) IS
-  'Street-level rows as a GeoJSON FeatureCollection as RFC 7946 says: WGS84 longitude and latitude rounded to six decimals, one Point feature per crime at its snap point.';
 
 -- ---- 65-police_uk: new in 0.2.0 ----
 -- ---- reference data police.uk publishes ----
@@ -264,8 +190,6 @@ BEGIN
   RETURN m;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_month(text) IS
-  'The month a police.uk request asks for: its YYYY-MM date when that month is on the map, the newest month on the map when NULL; raises P0002 for a month not on the map, 22007 for a malformed one.';
 
 CREATE FUNCTION crimesnap_api.police_uk_category(category text, month text)
 RETURNS text
@@ -284,8 +208,6 @@ BEGIN
   RETURN category;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_category(text, text) IS
-  'A police.uk category argument checked against the month''s categories: NULL for all-crime (or NULL), the slug otherwise; raises 22023 for a category the month does not have.';
 
 CREATE FUNCTION crimesnap_api.police_uk_coordinate(value double precision)
 RETURNS text
@@ -294,8 +216,6 @@ SET search_path FROM CURRENT
 AS $fn$
   SELECT pg_catalog.round($1::numeric, 6)::text
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_coordinate(double precision) IS
-  'A latitude or longitude as police.uk writes it: text with exactly six decimals, trailing zeros kept (-0.106220).';
 
 -- ---- one crime, as police.uk shows it ----
 
@@ -320,8 +240,6 @@ AS $fn$
     'location_subtype', '',
     'month', ($1).month)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.street_crime) IS
-  'One street-level crime as a police.uk crimes-street element: category, location_type "Force", location (six-decimal strings, street id and name), context ("" when none), outcome_status (null or {category, date}), persistent_id ("" for ASB), id, location_subtype "", month.';
 
 CREATE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.no_location_crime)
 RETURNS json
@@ -340,8 +258,6 @@ AS $fn$
     'location_subtype', '',
     'month', ($1).month)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.no_location_crime) IS
-  'One crime without a location as a police.uk crimes-no-location element: as a street crime, with location and location_type null.';
 
 -- ---- crimes ----
 
@@ -355,8 +271,6 @@ AS $fn$
     FROM (SELECT crimesnap_api.police_uk_month($3) AS m) mo,
          LATERAL crimesnap_api.street_crimes_near($1, $2, mo.m, crimesnap_api.police_uk_category($4, mo.m)) c
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street(double precision, double precision, text, text) IS
-  'police.uk''s crimes-street/<category>?lat=&lng=&date=: the crimes of a month within a mile of a point, as a json array. date NULL: the newest month on the map. At most 10,000 (54000 past that).';
 
 CREATE FUNCTION crimesnap_api.police_uk_crimes_street_poly(poly text, date text DEFAULT NULL,
                                                            category text DEFAULT 'all-crime')
@@ -369,8 +283,6 @@ AS $fn$
          LATERAL crimesnap_api.street_crimes_in_area(crimesnap_api.poly_from_text($1), mo.m,
                                                      crimesnap_api.police_uk_category($3, mo.m)) c
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_poly(text, text, text) IS
-  'police.uk''s crimes-street/<category>?poly=lat,lng:lat,lng:...&date=: the crimes of a month inside a polygon, as a json array. At most 10,000 (54000 past that).';
 
 CREATE FUNCTION crimesnap_api.police_uk_crimes_at_location(location_id bigint, date text DEFAULT NULL)
 RETURNS json
@@ -397,8 +309,6 @@ BEGIN
   RETURN answer;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(bigint, text) IS
-  'police.uk''s crimes-at-location?location_id=&date=: the crimes of a month at one location (snap point), as a json array. SECURITY DEFINER: it checks the id against the snap points of the months on the map.';
 
 CREATE FUNCTION crimesnap_api.police_uk_crimes_at_location(lat double precision, lng double precision,
                                                            date text DEFAULT NULL)
@@ -433,8 +343,6 @@ BEGIN
            WHERE c.street_id = nearest AND c.month = m);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(double precision, double precision, text) IS
-  'police.uk''s crimes-at-location?lat=&lng=&date=: the crimes of a month at the location (snap point) nearest a WGS84 point, as a json array; [] when that location had none. SECURITY DEFINER for the snap points'' index.';
 
 CREATE FUNCTION crimesnap_api.police_uk_crimes_no_location(category text, force text, date text DEFAULT NULL)
 RETURNS json
@@ -453,8 +361,6 @@ BEGIN
             FROM crimesnap_api.no_location_crimes(force, m, cat) n);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_no_location(text, text, text) IS
-  'police.uk''s crimes-no-location?category=&force=&date=: a force''s crimes of a month without a location, as a json array.';
 
 -- ---- what is available ----
 
@@ -469,8 +375,6 @@ BEGIN
   RETURN json_build_object('date', m || '-01');
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime_last_updated() IS
-  'police.uk''s crime-last-updated: {"date": "YYYY-MM-01"}, the newest month on the map (police.uk gives the month of the latest data, not the day it was loaded).';
 
 CREATE FUNCTION crimesnap_api.police_uk_crime_categories(date text DEFAULT NULL)
 RETURNS json
@@ -480,8 +384,6 @@ AS $fn$
   SELECT json_agg(json_build_object('url', c.url, 'name', c.name))
     FROM crimesnap_api.categories($1) c
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime_categories(text) IS
-  'police.uk''s crime-categories?date=: [{"url", "name"}] of the month, all-crime first.';
 
 CREATE FUNCTION crimesnap_api.police_uk_crimes_street_dates()
 RETURNS json
@@ -491,8 +393,6 @@ AS $fn$
   SELECT coalesce(json_agg(json_build_object('date', d.month, 'stop-and-search', '[]'::json) ORDER BY d.month DESC), '[]'::json)
     FROM (SELECT DISTINCT p.month FROM crimesnap_api.published_month p WHERE p.status = 'street-level') d
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_dates() IS
-  'police.uk''s crimes-street-dates: [{"date": "YYYY-MM", "stop-and-search": []}], the months on the map, newest first (crimesnap has no stop and search data).';
 
 -- ---- forces and neighbourhoods ----
 
@@ -504,8 +404,6 @@ AS $fn$
   SELECT coalesce(json_agg(json_build_object('id', f.force, 'name', f.name) ORDER BY f.force), '[]'::json)
     FROM crimesnap_api.force f
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_forces() IS
-  'police.uk''s forces: [{"id", "name"}].';
 
 CREATE FUNCTION crimesnap_api.police_uk_check_force(force text)
 RETURNS text
@@ -520,8 +418,6 @@ BEGIN
   RETURN force;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_check_force(text) IS
-  'A force id argument, checked: returns it, or raises P0002 (HTTP 404) for an unknown force.';
 
 CREATE FUNCTION crimesnap_api.police_uk_force(id text)
 RETURNS json
@@ -533,8 +429,6 @@ AS $fn$
     FROM crimesnap_api.force f
    WHERE f.force = crimesnap_api.police_uk_check_force($1)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_force(text) IS
-  'police.uk''s forces/<id>: {"description", "url", "engagement_methods", "telephone", "id", "name"}; crimesnap keeps no contact details, so those are null and [].';
 
 CREATE FUNCTION crimesnap_api.police_uk_neighbourhoods(force text)
 RETURNS json
@@ -545,8 +439,6 @@ AS $fn$
     FROM crimesnap_api.neighbourhood n
    WHERE n.force = crimesnap_api.police_uk_check_force($1)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhoods(text) IS
-  'police.uk''s <force>/neighbourhoods: [{"id", "name"}].';
 
 CREATE FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(force text, neighbourhood text)
 RETURNS json
@@ -572,8 +464,6 @@ BEGIN
                          LATERAL ST_DumpPoints(ST_ExteriorRing(d.geom)) r) v);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(text, text) IS
-  'police.uk''s <force>/<neighbourhood>/boundary: [{"latitude", "longitude"}] (six-decimal strings), the outer ring of each part of the boundary.';
 
 CREATE FUNCTION crimesnap_api.police_uk_locate_neighbourhood(q text)
 RETURNS json
@@ -604,8 +494,6 @@ BEGIN
   RETURN json_build_object('force', found.force, 'neighbourhood', found.neighbourhood_id);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_locate_neighbourhood(text) IS
-  'police.uk''s locate-neighbourhood?q=lat,lng: {"force", "neighbourhood"} of the neighbourhood containing the point; P0002 outside every force.';
 
 -- ---- the street CSV as a file ----
 
@@ -618,8 +506,6 @@ AS $fn$
               WHEN $1 ~ '[",\r\n]' THEN '"' || pg_catalog.replace($1, '"', '""') || '"'
               ELSE $1 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.csv_field(text) IS
-  'One CSV field as RFC 4180 and COPY write it: empty for NULL, quoted (quotes doubled) when it holds a comma, a quote or a line break.';
 
 CREATE FUNCTION crimesnap_api.police_uk_csv_file(force text DEFAULT NULL, month text DEFAULT NULL,
                                                  crlf boolean DEFAULT true)
@@ -642,8 +528,6 @@ AS $fn$
     LEFT JOIN LATERAL crimesnap_api.police_uk_csv($1, $2) WITH ORDINALITY AS c ON true
    GROUP BY e.eol
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_csv_file(text, text, boolean) IS
-  'data.police.uk''s street CSV as one file, header included, with CRLF line endings as police.uk''s files have (crlf => false for LF): what an HTTP layer serves as street.csv. From psql: psql -XAt -c "SELECT encode(convert_to(crimesnap_api.police_uk_csv_file(''northshire'', ''2026-10''), ''UTF8''), ''base64'')" | base64 -d > street.csv';
 
 -- ---- vector tiles ----
 
@@ -692,8 +576,6 @@ BEGIN
    GROUP BY q.point_id, q.label, q.longitude, q.latitude;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.tile_features(integer, integer, integer, date) IS
-  'Internal to crimesnap_api.tile(): the snap points of a month''s street-level publications inside tile z/x/y (with its margin), each with its crimes, its count per category and its Web Mercator point.';
 
 CREATE FUNCTION crimesnap_api.tile(z integer, x integer, y integer, month text DEFAULT NULL)
 RETURNS bytea
@@ -720,8 +602,6 @@ BEGIN
   RETURN coalesce(mvt, ''::bytea);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.tile(integer, integer, integer, text) IS
-  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": feature id street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points (crimesnap.tile_features); a month is never aggregated as a whole.';
 
 -- ---- privileges for this section (90-grants.sql repeats them for the whole schema) ----
 REVOKE ALL ON FUNCTION crimesnap.tile_features(integer, integer, integer, date) FROM PUBLIC;
@@ -738,8 +618,6 @@ AS $fn$
   SELECT pg_catalog.format('%s %s %s %s', ST_XMin($1)::numeric(12, 1), (-ST_YMax($1))::numeric(12, 1),
                            (ST_XMax($1) - ST_XMin($1))::numeric(12, 1), (ST_YMax($1) - ST_YMin($1))::numeric(12, 1))
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.svg_view_box(box2d) IS
-  'The SVG viewBox of an EPSG:27700 extent as ST_AsSVG draws it (y is minus the northing).';
 
 CREATE FUNCTION crimesnap_api.map_svg(month text DEFAULT NULL, force text DEFAULT NULL, width integer DEFAULT 1000)
 RETURNS xml
@@ -800,8 +678,6 @@ BEGIN
   RETURN doc;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.map_svg(text, text, integer) IS
-  'The published month as an SVG map (xml): streets, neighbourhood boundaries, and a circle per snap point with crimes (class "crime", data-street-id, data-crimes), its area proportional to the count, with a title. month NULL: the newest on the map; force NULL: every force. SECURITY DEFINER to draw the street centrelines; nothing else it reads is unpublished.';
 
 CREATE FUNCTION crimesnap_api.map_radius(crimes bigint)
 RETURNS numeric
@@ -810,8 +686,6 @@ SET search_path FROM CURRENT
 AS $fn$
   SELECT (8::float8 * pg_catalog.sqrt($1::float8))::numeric(8, 1)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.map_radius(bigint) IS
-  'Radius in metres of a snap point''s circle on crimesnap_api.map_svg(): area proportional to its crimes (1 crime: 8 m, 25 crimes: 40 m).';
 
 CREATE FUNCTION crimesnap.raw_map_svg(force text, month date, width integer DEFAULT 1000)
 RETURNS xml
@@ -887,8 +761,6 @@ BEGIN
   RETURN doc;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.raw_map_svg(text, date, integer) IS
-  'Confidential: a force''s street-level month as an SVG picture of the guarantee, for its data controller: the catchment polygons, each raw location (black) joined by a line to the snap point it was published at (red, sized by its crimes). Runs as the caller, so only roles that read crimesnap.raw_crime can draw it; never in crimesnap_api.';
 
 -- ---- privileges for this section (90-grants.sql repeats the crimesnap_api ones) ----
 REVOKE ALL ON FUNCTION crimesnap.raw_map_svg(text, date, integer) FROM PUBLIC;

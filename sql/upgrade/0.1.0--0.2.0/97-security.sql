@@ -188,7 +188,6 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.revoke_force(regrole, text) IS
   'Removes a role''s binding to a force (crimesnap_admin or a superuser only). Members that act for the force only through it stop at once. Returns false when there was none.';
 
-
 -- ---- a force's id cannot change once records refer to it ----
 ALTER TABLE crimesnap.neighbourhood DROP CONSTRAINT neighbourhood_force_id_fkey,
   ADD CONSTRAINT neighbourhood_force_id_fkey FOREIGN KEY (force_id) REFERENCES crimesnap.force;
@@ -243,409 +242,6 @@ CREATE TRIGGER check_force_snap_point BEFORE INSERT OR UPDATE ON crimesnap.force
   FOR EACH ROW EXECUTE FUNCTION crimesnap.check_force_snap_point();
 COMMENT ON TRIGGER check_force_snap_point ON crimesnap.force_snap_point IS
   'A force adds points only in its own name.';
-CREATE OR REPLACE FUNCTION crimesnap.build_snap_point_set(
-  mode text,
-  min_addresses integer,
-  rule text,
-  make_current boolean,
-  segment_length double precision)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  floor_k integer := crimesnap.setting('min_addresses')::integer;
-  k integer := coalesce(min_addresses, floor_k);
-  d double precision := crimesnap.setting('min_property_distance')::double precision;
-  v integer;
-  prev integer;
-  base bigint;
-  n_new integer;
-  n integer;
-  notes jsonb := '{}'::jsonb;
-  pair record;
-BEGIN
-  PERFORM crimesnap.assert_admin('build snap points');
-  IF k < floor_k THEN
-    RAISE EXCEPTION 'min_addresses % is below crimesnap.min_addresses (%)', k, floor_k
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'A snap point may serve more addresses than the privacy threshold, never fewer.';
-  END IF;
-  IF mode IS NULL OR mode NOT IN ('street', 'dense') THEN
-    RAISE EXCEPTION 'unknown snap point mode "%"', mode
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use mode => ''street'' (one point per street) or mode => ''dense'' (a point per street segment).';
-  END IF;
-  IF rule IS NULL OR rule NOT IN ('midpoint', 'address_centroid', 'bbox_centre') THEN
-    RAISE EXCEPTION 'unknown snap point rule "%"', rule
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Use "midpoint", "address_centroid" or "bbox_centre".';
-  END IF;
-  -- NaN and infinities fail BETWEEN; a length under a metre would cut every street into
-  -- more candidates than memory holds, and one over 10 km leaves one candidate per street.
-  IF mode = 'dense' AND (segment_length IS NULL OR NOT (segment_length BETWEEN 1::float8 AND 10000::float8)) THEN
-    RAISE EXCEPTION 'segment_length % is not a length between 1 and 10000 metres', coalesce(segment_length::text, 'NULL')
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give the longest stretch of street one dense candidate stands for, in metres; build_snap_points() uses 25.';
-  END IF;
-  IF NOT EXISTS (SELECT FROM crimesnap.neighbourhood) THEN
-    RAISE EXCEPTION 'no neighbourhoods are loaded'
-      USING ERRCODE = 'no_data_found',
-            HINT = 'Load crimesnap.force and crimesnap.neighbourhood before building snap points.';
-  END IF;
-
-  -- One build at a time: two concurrent builds would both claim ids and the current flag.
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.build_snap_points'));
-  SELECT s.version INTO prev FROM crimesnap.snap_point_set s WHERE s.is_current;
-
-  INSERT INTO crimesnap.snap_point_set (mode, min_addresses, rule, previous_version,
-                                        min_property_distance, segment_length)
-  VALUES (mode, k, rule, prev, d, CASE WHEN mode = 'dense' THEN segment_length END)
-  RETURNING version INTO v;
-
-  -- ---- inputs: street pieces, addresses in their neighbourhood, the association ----
-  CREATE TEMP TABLE cs_piece ON COMMIT DROP AS
-  SELECT pg_catalog.row_number() OVER (ORDER BY p.neighbourhood_id, p.street_id, ST_AsBinary(p.geom)) AS piece_id, p.*
-    FROM crimesnap.street_pieces() p;
-  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
-  PERFORM 'PRAGMA:TABLE: cs_piece (piece_id bigint, street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)';
-  CREATE TEMP TABLE cs_addr ON COMMIT DROP AS
-  SELECT a.address_id, a.street_name, a.geom,
-         crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
-    FROM crimesnap.address a;
-  PERFORM 'PRAGMA:TABLE: cs_addr (address_id bigint, street_name text, geom geometry, neighbourhood_id text)';
-  CREATE INDEX ON pg_temp.cs_addr USING gist (geom);
-  ANALYZE pg_temp.cs_addr;
-
-  CREATE TEMP TABLE cs_assoc ON COMMIT DROP AS
-  SELECT x.address_id, x.street_id AS piece_id
-    FROM (SELECT pg_catalog.array_agg(a.address_id ORDER BY a.address_id) AS ids,
-                 pg_catalog.array_agg(a.geom ORDER BY a.address_id) AS geoms,
-                 pg_catalog.array_agg(a.street_name ORDER BY a.address_id) AS names,
-                 pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) AS areas
-            FROM pg_temp.cs_addr a) ad,
-         (SELECT pg_catalog.array_agg(p.piece_id ORDER BY p.piece_id) AS ids,
-                 pg_catalog.array_agg(p.geom ORDER BY p.piece_id) AS geoms,
-                 pg_catalog.array_agg(p.name ORDER BY p.piece_id) AS names,
-                 pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) AS areas
-            FROM pg_temp.cs_piece p) st,
-         crimesnap.associate_addresses(coalesce(ad.ids, '{}'), coalesce(ad.geoms, '{}'), coalesce(ad.names, '{}'),
-                                       coalesce(st.ids, '{}'), coalesce(st.geoms, '{}'), coalesce(st.names, '{}'),
-                                       coalesce(ad.areas, '{}'), coalesce(st.areas, '{}')) x
-   WHERE x.street_id IS NOT NULL;
-  PERFORM 'PRAGMA:TABLE: cs_assoc (address_id bigint, piece_id bigint)';
-
-  -- A street's label: the spelling of its name that covers the greatest length of it.
-  CREATE TEMP TABLE cs_label ON COMMIT DROP AS
-  SELECT DISTINCT ON (x.neighbourhood_id, x.street_key) x.neighbourhood_id, x.street_key, x.name AS label
-    FROM (SELECT p.neighbourhood_id, p.street_key, p.name, pg_catalog.sum(ST_Length(p.geom)) AS len
-            FROM pg_temp.cs_piece p GROUP BY 1, 2, 3) x
-   ORDER BY x.neighbourhood_id, x.street_key, x.len DESC, x.name;
-  PERFORM 'PRAGMA:TABLE: cs_label (neighbourhood_id text, street_key text, label text)';
-
-  CREATE TEMP TABLE cs_cand (
-    cand_no          serial PRIMARY KEY,
-    neighbourhood_id text,
-    kind             text NOT NULL,
-    label            text,
-    source_id        bigint,
-    explanation      text,
-    geom             geometry,
-    target           geometry,
-    reject           text,
-    old_point_id     bigint,
-    rank             bigint
-  ) ON COMMIT DROP;
-  PERFORM 'PRAGMA:TABLE: cs_cand (cand_no integer, neighbourhood_id text, kind text, label text, source_id bigint, explanation text, geom geometry, target geometry, reject text, old_point_id bigint, rank bigint)';
-
-  -- ---- street candidates ----
-  IF mode = 'street' THEN
-    -- One per street (neighbourhood and name) with at least k addresses, placed by the rule
-    -- on its main piece, then moved along its centreline off any property.
-    INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, geom, target, reject)
-    SELECT s.neighbourhood_id, 'street', lbl.label, c.geom, s.centre,
-           CASE WHEN c.geom IS NULL THEN 'no stretch of the street is clear of properties' END
-      FROM (
-        SELECT u.neighbourhood_id, u.street_key,
-               crimesnap.snap_centre(u.geom, k, rule) AS centre,
-               ST_Collect(u.geom ORDER BY u.piece_id) FILTER (WHERE u.name IS NOT NULL) AS lines
-          FROM (SELECT p.neighbourhood_id, p.street_key, p.name, p.geom, p.piece_id FROM pg_temp.cs_piece p
-                UNION ALL
-                SELECT p.neighbourhood_id, p.street_key, NULL, a.geom, NULL
-                  FROM pg_temp.cs_assoc x
-                  JOIN pg_temp.cs_piece p ON p.piece_id = x.piece_id
-                  JOIN pg_temp.cs_addr a ON a.address_id = x.address_id) u
-         GROUP BY u.neighbourhood_id, u.street_key) s
-      JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = s.neighbourhood_id AND lbl.street_key = s.street_key
-      CROSS JOIN LATERAL (
-        SELECT crimesnap.clear_point(s.lines, s.centre,
-                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
-                   WHERE ST_DWithin(a.geom, s.lines, d + 1::float8)), d) AS geom) c
-     WHERE s.centre IS NOT NULL
-     ORDER BY s.neighbourhood_id, s.street_key;
-  ELSE
-    -- One per segment part, at its centre, moved along the part off any property.
-    INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, geom, target, reject)
-    SELECT seg.area, 'street', lbl.label, c.geom, seg.centre,
-           CASE WHEN c.geom IS NULL THEN 'no stretch of the segment is clear of properties' END
-      FROM (SELECT pg_catalog.array_agg(p.neighbourhood_id ORDER BY p.piece_id) AS areas,
-                   pg_catalog.array_agg(p.street_key ORDER BY p.piece_id) AS keys,
-                   pg_catalog.array_agg(p.geom ORDER BY p.piece_id) AS geoms
-              FROM pg_temp.cs_piece p) arg
-      CROSS JOIN LATERAL crimesnap.street_segments(coalesce(arg.areas, '{}'), coalesce(arg.keys, '{}'),
-                                                   coalesce(arg.geoms, '{}'), segment_length) seg
-      JOIN pg_temp.cs_label lbl ON lbl.neighbourhood_id = seg.area AND lbl.street_key = seg.street
-      CROSS JOIN LATERAL (
-        SELECT crimesnap.clear_point(seg.geom, seg.centre,
-                 (SELECT ST_Collect(a.geom ORDER BY a.address_id) FROM pg_temp.cs_addr a
-                   WHERE ST_DWithin(a.geom, seg.geom, d + 1::float8)), d) AS geom) c
-     ORDER BY seg.area, seg.street, seg.segment, seg.part;
-  END IF;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  notes := notes || pg_catalog.jsonb_build_object('street_candidates', n);
-
-  -- A point put on the very edge of its neighbourhood (the clipped end of a piece) can test
-  -- as outside it by a rounding error: pull it 2 cm inside, or drop it if that is not clear.
-  UPDATE pg_temp.cs_cand c
-     SET geom = m.geom, reject = m.reject
-    FROM (SELECT c2.cand_no, x.geom,
-                 CASE WHEN x.geom IS NULL OR ST_IsEmpty(x.geom) OR NOT ST_Intersects(nb.geom, x.geom)
-                        OR EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, x.geom, d))
-                      THEN 'on the edge of its neighbourhood' END AS reject
-            FROM pg_temp.cs_cand c2
-            JOIN crimesnap.neighbourhood nb ON nb.neighbourhood_id = c2.neighbourhood_id
-            CROSS JOIN LATERAL (SELECT ST_ClosestPoint(ST_Buffer(nb.geom, -0.02::float8, ''::text), c2.geom) AS geom) x
-           WHERE c2.reject IS NULL AND NOT ST_Intersects(nb.geom, c2.geom)) m
-   WHERE c.cand_no = m.cand_no;
-
-  CREATE INDEX ON pg_temp.cs_cand USING gist (geom);
-  ANALYZE pg_temp.cs_cand;
-
-  -- Two parts moved off properties onto the same spot are one candidate.
-  UPDATE pg_temp.cs_cand c SET reject = 'same place as another candidate of the street'
-   WHERE c.reject IS NULL
-     AND EXISTS (SELECT FROM pg_temp.cs_cand c2
-                  WHERE c2.reject IS NULL AND c2.cand_no < c.cand_no
-                    AND c2.neighbourhood_id = c.neighbourhood_id AND c2.label = c.label
-                    AND ST_DWithin(c2.geom, c.geom, 0.01::float8));
-
-  -- ---- public places and premises: points that serve no address ----
-  INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, geom, reject)
-  SELECT nb.neighbourhood_id, 'place', pl.class, pl.place_id, pl.geom,
-         CASE WHEN nb.neighbourhood_id IS NULL THEN 'outside every neighbourhood'
-              WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, pl.geom, d))
-                THEN pg_catalog.format('within %s m of an address', d) END
-    FROM crimesnap.public_place pl
-    LEFT JOIN LATERAL (SELECT crimesnap.neighbourhood_at(pl.geom) AS neighbourhood_id) nb ON true
-   ORDER BY pl.place_id;
-
-  -- ---- force points: checked here, admitted by select_snap_points() ----
-  INSERT INTO pg_temp.cs_cand (neighbourhood_id, kind, label, source_id, explanation, geom, reject)
-  SELECT nb.neighbourhood_id, 'force', f.label, f.force_point_id, f.explanation, f.geom,
-         CASE WHEN nb.neighbourhood_id IS NULL THEN 'outside every neighbourhood'
-              WHEN nb.force_id <> f.force_id
-                THEN pg_catalog.format('in neighbourhood %s of force %s, not in an area of force %s',
-                                       nb.neighbourhood_id, nb.force_id, f.force_id)
-              WHEN EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, f.geom, d))
-                THEN pg_catalog.format('within %s m of an address (crimesnap.min_property_distance)', d) END
-    FROM crimesnap.force_snap_point f
-    LEFT JOIN LATERAL (SELECT n.neighbourhood_id, n.force_id FROM crimesnap.neighbourhood n
-                        WHERE n.neighbourhood_id = crimesnap.neighbourhood_at(f.geom)) nb ON true
-   ORDER BY f.force_point_id;
-
-  -- ---- ids: a point that did not move keeps its id, and so does one that moved ----
-  -- Not moved: same neighbourhood, kind and label within 1 cm.  It keeps the old location to
-  -- the bit, so that nothing about it changes, unless that location is no longer clear.
-  UPDATE pg_temp.cs_cand c
-     SET old_point_id = m.point_id, geom = m.geom
-    FROM (SELECT DISTINCT ON (x.cand_no) x.cand_no, x.point_id, x.geom
-            FROM (SELECT DISTINCT ON (o.point_id) o.point_id, o.geom, c2.cand_no, ST_Distance(o.geom, c2.geom) AS dist
-                    FROM pg_temp.cs_cand c2
-                    JOIN crimesnap.snap_point o
-                      ON o.version = prev AND o.neighbourhood_id = c2.neighbourhood_id
-                     AND o.kind = c2.kind AND o.label = c2.label AND ST_DWithin(o.geom, c2.geom, 0.01::float8)
-                   WHERE c2.reject IS NULL
-                     AND NOT EXISTS (SELECT FROM pg_temp.cs_addr a WHERE ST_DWithin(a.geom, o.geom, d))
-                     AND EXISTS (SELECT FROM crimesnap.neighbourhood nb
-                                  WHERE nb.neighbourhood_id = o.neighbourhood_id AND ST_Intersects(nb.geom, o.geom))
-                   ORDER BY o.point_id, dist, c2.cand_no) x
-           ORDER BY x.cand_no, x.dist, x.point_id) m
-   WHERE c.cand_no = m.cand_no;
-  -- Moved: the nearest unclaimed old point of the same neighbourhood, kind and label within
-  -- 50 m, nearest pairs first.
-  CREATE INDEX ON pg_temp.cs_cand (old_point_id);
-  FOR pair IN
-    SELECT c.cand_no, o.point_id
-      FROM pg_temp.cs_cand c
-      JOIN crimesnap.snap_point o
-        ON o.version = prev AND o.neighbourhood_id = c.neighbourhood_id
-       AND o.kind = c.kind AND o.label = c.label AND ST_DWithin(o.geom, c.geom, 50::float8)
-     WHERE c.reject IS NULL AND c.old_point_id IS NULL
-       AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = o.point_id)
-     ORDER BY ST_Distance(o.geom, c.geom), o.point_id, c.cand_no
-  LOOP
-    UPDATE pg_temp.cs_cand c SET old_point_id = pair.point_id
-     WHERE c.cand_no = pair.cand_no AND c.old_point_id IS NULL
-       AND NOT EXISTS (SELECT FROM pg_temp.cs_cand c3 WHERE c3.old_point_id = pair.point_id);
-  END LOOP;
-
-  -- Every other candidate gets a new id from one block of the sequence, in a canonical order.
-  -- The id is the candidate's rank, the tie-break of select_snap_points(), so catchments come
-  -- out the same there as in crimesnap.snap() and the audit.
-  UPDATE pg_temp.cs_cand c SET rank = c.old_point_id WHERE c.old_point_id IS NOT NULL;
-  SELECT pg_catalog.count(*) INTO n_new FROM pg_temp.cs_cand c WHERE c.reject IS NULL AND c.old_point_id IS NULL;
-  IF n_new > 0 THEN
-    base := pg_catalog.nextval('crimesnap.snap_point_id_seq');
-    PERFORM pg_catalog.setval('crimesnap.snap_point_id_seq', base + n_new - 1);
-    UPDATE pg_temp.cs_cand c SET rank = base + o.ord - 1
-      FROM (SELECT c2.cand_no,
-                   pg_catalog.row_number() OVER (ORDER BY c2.neighbourhood_id, c2.kind, c2.label,
-                                                 ST_X(c2.geom), ST_Y(c2.geom), c2.cand_no) AS ord
-              FROM pg_temp.cs_cand c2 WHERE c2.reject IS NULL AND c2.old_point_id IS NULL) o
-     WHERE c.cand_no = o.cand_no;
-  END IF;
-
-  -- ---- selection ----
-  CREATE TEMP TABLE cs_sel ON COMMIT DROP AS
-  SELECT s.*
-    FROM (SELECT pg_catalog.array_agg(c.rank ORDER BY c.rank) AS ranks,
-                 pg_catalog.array_agg(c.geom ORDER BY c.rank) AS geoms,
-                 pg_catalog.array_agg(c.neighbourhood_id ORDER BY c.rank) AS areas,
-                 pg_catalog.array_agg(c.kind ORDER BY c.rank) AS kinds
-            FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL) cand,
-         (SELECT pg_catalog.array_agg(a.geom ORDER BY a.address_id) AS geoms,
-                 pg_catalog.array_agg(a.neighbourhood_id ORDER BY a.address_id) AS areas
-            FROM pg_temp.cs_addr a) ad,
-         crimesnap.select_snap_points(coalesce(cand.ranks, '{}'), coalesce(cand.geoms, '{}'),
-                                      coalesce(cand.areas, '{}'), coalesce(cand.kinds, '{}'),
-                                      coalesce(ad.geoms, '{}'), coalesce(ad.areas, '{}'), k) s;
-  PERFORM 'PRAGMA:TABLE: cs_sel (rank bigint, kept boolean, catchment integer, reason text)';
-
-  INSERT INTO crimesnap.snap_point
-         (version, point_id, neighbourhood_id, kind, label, address_count, lsoa_code, lsoa_name,
-          longitude, latitude, explanation, geom, source_id)
-  SELECT v, c.rank, c.neighbourhood_id, c.kind, c.label, s.catchment, l.lsoa_code, l.name,
-         ST_X(ST_Transform(c.geom, 4326)), ST_Y(ST_Transform(c.geom, 4326)),
-         c.explanation, c.geom, c.source_id
-    FROM pg_temp.cs_cand c
-    JOIN pg_temp.cs_sel s ON s.rank = c.rank AND s.kept
-    LEFT JOIN LATERAL (
-      SELECT x.lsoa_code, x.name FROM crimesnap.lsoa x WHERE ST_Intersects(x.geom, c.geom)
-       ORDER BY x.lsoa_code LIMIT 1) l ON true
-   ORDER BY c.rank;
-
-  INSERT INTO crimesnap.force_snap_point_result (version, force_point_id, point_id, reason)
-  SELECT v, c.source_id, CASE WHEN s.kept THEN c.rank END,
-         CASE WHEN s.kept THEN NULL ELSE coalesce(c.reject, s.reason, 'not admitted') END
-    FROM pg_temp.cs_cand c
-    LEFT JOIN pg_temp.cs_sel s ON s.rank = c.rank
-   WHERE c.kind = 'force';
-
-  -- ---- the changelog against the previous current set ----
-  INSERT INTO crimesnap.snap_point_change (version, point_id, change, old_geom, new_geom, label, distance)
-  SELECT v, coalesce(n.point_id, o.point_id),
-         CASE WHEN o.point_id IS NULL THEN 'added' WHEN n.point_id IS NULL THEN 'removed' ELSE 'moved' END,
-         o.geom, n.geom, coalesce(n.label, o.label),
-         CASE WHEN o.point_id IS NOT NULL AND n.point_id IS NOT NULL THEN ST_Distance(o.geom, n.geom) END
-    FROM (SELECT * FROM crimesnap.snap_point p WHERE p.version = v) n
-    FULL JOIN (SELECT * FROM crimesnap.snap_point p WHERE p.version = prev) o ON o.point_id = n.point_id
-   WHERE o.point_id IS NULL OR n.point_id IS NULL OR NOT ST_OrderingEquals(o.geom, n.geom);
-
-  -- ---- catchment areas: Voronoi cells within each neighbourhood ----
-  INSERT INTO crimesnap.snap_point_catchment (version, point_id, geom)
-  WITH pts AS (
-    SELECT p.point_id, p.neighbourhood_id, p.geom,
-           pg_catalog.count(*) OVER (PARTITION BY p.neighbourhood_id) AS n
-      FROM crimesnap.snap_point p WHERE p.version = v
-  ), cells AS (
-    SELECT x.neighbourhood_id, (ST_Dump(ST_VoronoiPolygons(ST_Collect(x.geom), 0::float8, nb.geom))).geom AS cell
-      FROM pts x JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
-     WHERE x.n > 1
-     GROUP BY x.neighbourhood_id, nb.geom
-  ), owner AS (
-    -- A cell holds one point, or several at one location: the lowest id wins those ties.
-    SELECT DISTINCT ON (c.neighbourhood_id, ST_AsBinary(c.cell)) p.point_id, c.cell
-      FROM cells c JOIN pts p ON p.neighbourhood_id = c.neighbourhood_id AND ST_Intersects(c.cell, p.geom)
-     ORDER BY c.neighbourhood_id, ST_AsBinary(c.cell), p.point_id
-  )
-  SELECT v, p.point_id,
-         ST_Multi(ST_CollectionExtract(
-           CASE WHEN p.n = 1 THEN nb.geom
-                WHEN o.cell IS NULL THEN 'POLYGON EMPTY'::geometry
-                ELSE ST_Intersection(o.cell, nb.geom) END, 3))
-    FROM pts p
-    JOIN crimesnap.neighbourhood nb USING (neighbourhood_id)
-    LEFT JOIN owner o ON o.point_id = p.point_id;
-
-  -- ---- notes, audit, current ----
-  SELECT notes || pg_catalog.jsonb_build_object(
-           'rejected', (SELECT coalesce(pg_catalog.jsonb_object_agg(r.reject, r.n), '{}')
-                          FROM (SELECT c.kind || ': ' || c.reject AS reject, pg_catalog.count(*) AS n
-                                  FROM pg_temp.cs_cand c WHERE c.reject IS NOT NULL GROUP BY 1) r),
-           'moved_off_properties', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c
-                                     WHERE c.kind = 'street' AND c.geom IS NOT NULL
-                                       AND NOT ST_DWithin(c.geom, c.target, 0.01::float8)),
-           'pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel s WHERE NOT s.kept),
-           'kept_ids', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c JOIN pg_temp.cs_sel s ON s.rank = c.rank
-                         WHERE s.kept AND c.old_point_id IS NOT NULL),
-           'addresses', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr),
-           'addresses_outside_neighbourhoods', (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr a WHERE a.neighbourhood_id IS NULL))
-    INTO notes;
-  UPDATE crimesnap.snap_point_set s
-     SET point_count = (SELECT pg_catalog.count(*) FROM crimesnap.snap_point p WHERE p.version = v),
-         build_notes = notes
-   WHERE s.version = v;
-
-  -- The audit recomputes every catchment with PostGIS, independently of the C code above; a
-  -- set that fails it is never stored.
-  SELECT pg_catalog.count(*) INTO n FROM crimesnap.audit_snap_points(v);
-  IF n > 0 THEN
-    RAISE EXCEPTION 'snap point set % failed its own audit with % violations', v, n
-      USING ERRCODE = 'internal_error',
-            DETAIL = (SELECT pg_catalog.string_agg(pg_catalog.format('point %s: %s (%s)', a.point_id, a.violation, a.detail), '; ')
-                        FROM (SELECT * FROM crimesnap.audit_snap_points(v) LIMIT 5) a),
-            HINT = 'Nothing was stored. Report this as a bug in crimesnap, with the input tables.';
-  END IF;
-
-  IF make_current THEN
-    -- An empty set would take every street-level crime off the map at the next publication.
-    IF NOT EXISTS (SELECT FROM crimesnap.snap_point p WHERE p.version = v) THEN
-      RAISE EXCEPTION 'snap point set % has no points, so it is not made current', v
-        USING ERRCODE = 'no_data_found',
-              DETAIL = pg_catalog.format('mode %s, min_addresses %s, segment_length %s: %s', mode, k,
-                                         coalesce(segment_length::text, 'none'), notes::text),
-              HINT = 'Nothing was stored. Check the input tables and the arguments, or build with make_current => false to look at the set.';
-    END IF;
-    PERFORM crimesnap.set_current_snap_points(v);
-  END IF;
-  DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
-  RETURN v;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.build_snap_point_set(text, integer, text, boolean, double precision) IS
-  'build_snap_points() with every option: also segment_length, the longest stretch of street (metres) one dense-mode candidate stands for. Returns the new version.';
-
-CREATE OR REPLACE FUNCTION crimesnap.set_current_snap_points(version integer)
-RETURNS void
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-BEGIN
-  PERFORM crimesnap.assert_admin('choose the current snap point set');
-  IF NOT EXISTS (SELECT FROM crimesnap.snap_point_set s WHERE s.version = $1) THEN
-    RAISE EXCEPTION 'snap point set version % does not exist', $1
-      USING ERRCODE = 'no_data_found',
-            HINT = 'See crimesnap.snap_point_set for the versions built.';
-  END IF;
-  UPDATE crimesnap.snap_point_set s SET is_current = false WHERE s.is_current AND s.version <> $1;
-  UPDATE crimesnap.snap_point_set s SET is_current = true WHERE s.version = $1;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.set_current_snap_points(integer) IS
-  'Makes a built set the one that publication snaps to. Already published months keep their own version.';
-
 
 -- ---- loading (section 40) ----
 CREATE OR REPLACE FUNCTION crimesnap.check_upload_forces()
@@ -964,139 +560,6 @@ ALTER TABLE crimesnap.audit_log DROP CONSTRAINT audit_log_action_check,
   ADD CONSTRAINT audit_log_action_check CHECK (action IN ('publish', 'roll-off', 'withdraw', 'reinstate', 'rotate-key',
                                                           'grant-force', 'revoke-force'));
 COMMENT ON COLUMN crimesnap.audit_log.action IS 'publish, roll-off, withdraw, reinstate, rotate-key, grant-force or revoke-force.';
-CREATE OR REPLACE FUNCTION crimesnap.persistent_id(force text, crime_ref text)
-RETURNS text
-LANGUAGE plpgsql STABLE STRICT
-SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-  -- Only for a force the caller acts for: an id computed for another force's guessed
-  -- reference would confirm the guess against the published ids.
-  PERFORM crimesnap.assert_acts_for(force);
-  RETURN (SELECT crimesnap.persistent_id_with_key(s.value, force, crime_ref)
-            FROM crimesnap.secret s WHERE s.name OPERATOR(pg_catalog.=) 'persistent_id_key');
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.persistent_id(text, text) IS
-  'Persistent id of a crime of a force the caller acts for: keyed HMAC-SHA256 of force and reference number. Stable while the key is; not reversible without it.';
-
-CREATE OR REPLACE FUNCTION crimesnap.rotate_persistent_id_key(reason text)
-RETURNS bigint
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  f record;
-  n bigint;
-  id_key bytea;
-BEGIN
-  PERFORM crimesnap.assert_admin('rotate the persistent id key');
-  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
-    RAISE EXCEPTION 'rotating the persistent id key needs a reason'
-      USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Every published id changes: say why, for example that the key was exposed.';
-  END IF;
-  -- Nothing may publish or withdraw while the ids change under it.
-  FOR f IN SELECT x.force_id FROM crimesnap.force x ORDER BY x.force_id LOOP
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
-  END LOOP;
-  CREATE TEMP TABLE cs_old_id ON COMMIT DROP AS
-  SELECT DISTINCT r.force_id, r.crime_ref, r.persistent_id AS old_id FROM crimesnap.raw_crime r;
-  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
-  PERFORM 'PRAGMA:TABLE: cs_old_id (force_id text, crime_ref text, old_id text)';
-  UPDATE crimesnap.secret s SET value = crimesnap.random_key() WHERE s.name = 'persistent_id_key'
-  RETURNING s.value INTO id_key;
-  UPDATE crimesnap.raw_crime r SET persistent_id = crimesnap.persistent_id_with_key(id_key, r.force_id, r.crime_ref);
-  GET DIAGNOSTICS n = ROW_COUNT;
-  UPDATE crimesnap.withdrawal w SET persistent_id = crimesnap.persistent_id_with_key(id_key, o.force_id, o.crime_ref)
-    FROM pg_temp.cs_old_id o WHERE w.persistent_id = o.old_id;
-  UPDATE crimesnap.published_crime c SET persistent_id = r.persistent_id
-    FROM crimesnap.raw_crime r WHERE r.crime_id = c.crime_id AND c.persistent_id IS NOT NULL;
-  INSERT INTO crimesnap.audit_log (action, detail)
-  VALUES ('rotate-key', pg_catalog.jsonb_build_object('records', n, 'reason', reason));
-  DROP TABLE pg_temp.cs_old_id;
-  RETURN n;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.rotate_persistent_id_key(text) IS
-  'Replaces the persistent id key with a fresh random one and re-keys every stored and published id and every withdrawal. Every public id changes: for a key that has leaked. crimesnap_admin only. Returns the raw records re-keyed.';
-
-CREATE OR REPLACE FUNCTION crimesnap.roll_off_before(force text, keep_from date)
-RETURNS TABLE (force_id text, month date, crimes bigint)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  r record;
-BEGIN
-  PERFORM crimesnap.assert_acts_for(roll_off_before.force);
-  FOR r IN SELECT p.month FROM crimesnap.publication p
-            WHERE p.force_id = roll_off_before.force AND p.status = 'street-level' AND p.month < keep_from
-            ORDER BY p.month
-  LOOP
-    DELETE FROM crimesnap.trend t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
-    DELETE FROM crimesnap.trend_member t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
-    INSERT INTO crimesnap.trend_member (crime_id, force_id, month, neighbourhood_id, lsoa_code, category, mapped)
-    SELECT c.crime_id, c.force_id, c.month, c.neighbourhood_id, sp.lsoa_code, c.category, c.point_id IS NOT NULL
-      FROM crimesnap.published_crime c
-      LEFT JOIN crimesnap.snap_point sp ON sp.version = c.snap_version AND sp.point_id = c.point_id
-     WHERE c.force_id = roll_off_before.force AND c.month = r.month;
-    INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*)
-      FROM crimesnap.trend_member t
-     WHERE t.force_id = roll_off_before.force AND t.month = r.month
-     GROUP BY 1, 2, 3, 4, 5;
-    DELETE FROM crimesnap.published_crime c WHERE c.force_id = roll_off_before.force AND c.month = r.month;
-    GET DIAGNOSTICS crimes = ROW_COUNT;
-    UPDATE crimesnap.publication p SET status = 'rolled-off', rolled_off_at = pg_catalog.now()
-     WHERE p.force_id = roll_off_before.force AND p.month = r.month;
-    INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
-    VALUES ('roll-off', roll_off_before.force, r.month, pg_catalog.jsonb_build_object('crimes', crimes));
-    force_id := roll_off_before.force;
-    month := r.month;
-    RETURN NEXT;
-  END LOOP;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.roll_off_before(text, date) IS
-  'Internal: moves a force''s street-level months before keep_from into the trend table, in the caller''s transaction and under the caller''s lock. Returns what moved.';
-
-CREATE OR REPLACE FUNCTION crimesnap.roll_off(reference_date date DEFAULT CURRENT_DATE)
-RETURNS TABLE (force_id text, month date, crimes bigint)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  keep_from date;
-  f record;
-BEGIN
-  IF reference_date IS NULL THEN
-    RAISE EXCEPTION 'reference_date must not be NULL' USING ERRCODE = 'null_value_not_allowed',
-      HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
-  END IF;
-  IF NOT pg_catalog.isfinite(reference_date) THEN
-    RAISE EXCEPTION 'reference_date % is not a date', reference_date
-      USING ERRCODE = 'datetime_field_overflow',
-            HINT = 'Leave it out for today, or give a date, for example ''2026-11-23''.';
-  END IF;
-  keep_from := (crimesnap.latest_publishable_month(reference_date)
-                - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date;
-  -- Forces are locked in one order, so two roll-offs never deadlock; a publication of
-  -- one force waits only for that force.
-  -- Only the forces the caller acts for (every force for a superuser).
-  FOR f IN SELECT x.force_id FROM crimesnap.force x
-            WHERE x.force_id = ANY (crimesnap.acting_forces()) ORDER BY x.force_id LOOP
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(f.force_id));
-    RETURN QUERY SELECT * FROM crimesnap.roll_off_before(f.force_id, keep_from);
-  END LOOP;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.roll_off(date) IS
-  'Moves the months older than the newest crimesnap.street_level_months publishable months (as of reference_date) off the map into the trend table, in one transaction, for every force the caller acts for. Returns what moved.';
 
 CREATE OR REPLACE FUNCTION crimesnap.audit_publication(of_force text DEFAULT NULL, of_month date DEFAULT NULL)
 RETURNS TABLE (force_id text, month date, violation text, id bigint, detail text)
@@ -1299,210 +762,6 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
   'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
 
-CREATE OR REPLACE FUNCTION crimesnap.publish_month(
-  force text,
-  month date,
-  reference_date date DEFAULT CURRENT_DATE,
-  category_scheme text DEFAULT 'police.uk')
-RETURNS TABLE (crimes integer, mapped integer, no_location integer, withheld integer, rolled_off integer)
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  m date := pg_catalog.date_trunc('month', publish_month.month)::date;
-  opens date;
-  v integer := crimesnap.current_snap_version();
-  keep_from date;
-  ids bigint[];
-  geoms geometry[];
-  nbs text[];
-  n_withheld integer;
-  bad text;
-  problem record;
-  horizon date;
-BEGIN
-  IF publish_month.force IS NULL OR publish_month.month IS NULL OR reference_date IS NULL OR category_scheme IS NULL THEN
-    RAISE EXCEPTION 'force, month, reference_date and category_scheme must not be NULL' USING ERRCODE = 'null_value_not_allowed',
-      HINT = 'Give the force_id and the first day of the month, for example ''2026-09-01''.';
-  END IF;
-  IF NOT pg_catalog.isfinite(publish_month.month) OR NOT pg_catalog.isfinite(reference_date) THEN
-    RAISE EXCEPTION 'month % and reference_date % must be dates', publish_month.month, reference_date
-      USING ERRCODE = 'datetime_field_overflow',
-            HINT = 'Give the first day of the month, for example ''2026-09-01'', and leave reference_date out for today.';
-  END IF;
-  IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = publish_month.force) THEN
-    RAISE EXCEPTION 'force "%" does not exist', publish_month.force
-      USING ERRCODE = 'foreign_key_violation', HINT = 'See crimesnap.force.';
-  END IF;
-  PERFORM crimesnap.assert_acts_for(publish_month.force);
-  opens := crimesnap.publishable_from(m);
-  IF reference_date < opens THEN
-    RAISE EXCEPTION 'month % cannot be published before %', pg_catalog.to_char(m, 'YYYY-MM'), pg_catalog.to_char(opens, 'YYYY-MM-DD')
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-            DETAIL = pg_catalog.format('crimesnap.min_age_days is %s: a month is published no sooner than that many days after it ends, and %s is %s days too early.',
-                                       crimesnap.setting('min_age_days'), pg_catalog.to_char(reference_date, 'YYYY-MM-DD'), opens - reference_date),
-            HINT = pg_catalog.format('Publish it on or after %s.', pg_catalog.to_char(opens, 'YYYY-MM-DD'));
-  END IF;
-  IF NOT EXISTS (SELECT FROM crimesnap.category c WHERE c.scheme = category_scheme) THEN
-    RAISE EXCEPTION 'category scheme "%" does not exist', category_scheme
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''police.uk'' or ''crimemapper-2010'', or add a scheme to crimesnap.category and crimesnap.category_fold.';
-  END IF;
-  IF v IS NULL THEN
-    RAISE EXCEPTION 'there is no current snap point set'
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Build one with crimesnap.build_snap_points().';
-  END IF;
-  IF EXISTS (SELECT FROM crimesnap.withdrawal w
-              WHERE w.force_id = publish_month.force AND w.reinstated_at IS NULL
-                AND (w.scope = 'force' OR (w.scope = 'month' AND w.month = m))) THEN
-    RAISE EXCEPTION 'force % has withdrawn its data for %', publish_month.force, pg_catalog.to_char(m, 'YYYY-MM')
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'Reinstate it first with crimesnap.reinstate(withdrawal_id, reason); see crimesnap.withdrawal.';
-  END IF;
-  IF NOT EXISTS (SELECT FROM crimesnap.batch b WHERE b.force_id = publish_month.force AND b.month = m) THEN
-    RAISE EXCEPTION 'no batch has been registered for force % and month %', publish_month.force, pg_catalog.to_char(m, 'YYYY-MM')
-      USING ERRCODE = 'no_data_found',
-            HINT = 'Load the month into crimesnap.crime_upload and call crimesnap.register_batch() first.';
-  END IF;
-
-  -- One publication, batch, withdrawal or roll-off per force at a time; other forces go
-  -- ahead in parallel.  Every statement below sees this force's data as it is now.
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(publish_month.force));
-
-  SELECT pg_catalog.string_agg(DISTINCT r.offence_code, ', ') INTO bad
-    FROM crimesnap.raw_crime r
-   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL
-     AND NOT EXISTS (SELECT FROM crimesnap.offence_code o
-                      JOIN crimesnap.category_fold cf ON cf.scheme = category_scheme AND cf.police_uk_slug = o.slug
-                      WHERE o.offence_code = r.offence_code
-                        AND (o.force_id IS NULL OR o.force_id = r.force_id));
-  IF bad IS NOT NULL THEN
-    RAISE EXCEPTION 'offence codes % of force % do not map to a category of scheme %', bad, publish_month.force, category_scheme
-      USING ERRCODE = 'foreign_key_violation',
-            HINT = 'Restore them in crimesnap.offence_code, or complete crimesnap.category_fold for the scheme, before publishing.';
-  END IF;
-
-  -- A re-publish replaces the month, street-level rows and trend counts alike.  Readers
-  -- see the old month until this transaction commits, then the new one.
-  DELETE FROM crimesnap.published_crime c WHERE c.force_id = publish_month.force AND c.month = m;
-  DELETE FROM crimesnap.trend t WHERE t.force_id = publish_month.force AND t.month = m;
-  DELETE FROM crimesnap.trend_member t WHERE t.force_id = publish_month.force AND t.month = m;
-  INSERT INTO crimesnap.publication AS p
-    (force_id, month, status, snap_version, category_scheme, reference_date, crimes, mapped, no_location, withheld)
-  VALUES (publish_month.force, m, 'street-level', v, category_scheme, reference_date, 0, 0, 0, 0)
-  ON CONFLICT ON CONSTRAINT publication_pkey DO UPDATE
-    SET status = 'street-level', snap_version = v, category_scheme = EXCLUDED.category_scheme,
-        reference_date = EXCLUDED.reference_date, published_at = pg_catalog.now(),
-        published_by = SESSION_USER, rolled_off_at = NULL,
-        crimes = 0, mapped = 0, no_location = 0, withheld = 0;
-
-  CREATE TEMP TABLE cs_live ON COMMIT DROP AS
-  SELECT r.*
-    FROM crimesnap.raw_crime r
-   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL
-     AND NOT EXISTS (SELECT FROM crimesnap.withdrawal w
-                      WHERE w.scope = 'record' AND w.reinstated_at IS NULL
-                        AND w.persistent_id = r.persistent_id);
-  -- Declared for plpgsql_check, which cannot see a temporary table before it exists.
-  PERFORM 'PRAGMA:TABLE: cs_live (LIKE crimesnap.raw_crime)';
-  ANALYZE pg_temp.cs_live;
-  -- Outcomes that took effect up to the newest month published are public.
-  horizon := crimesnap.outcome_horizon(publish_month.force);
-  SELECT pg_catalog.count(*) - (SELECT pg_catalog.count(*) FROM pg_temp.cs_live) INTO n_withheld
-    FROM crimesnap.raw_crime r
-   WHERE r.force_id = publish_month.force AND r.month = m AND r.superseded_by_batch IS NULL;
-
-  SELECT pg_catalog.array_agg(l.crime_id ORDER BY l.crime_id), pg_catalog.array_agg(l.geom ORDER BY l.crime_id),
-         pg_catalog.array_agg(l.neighbourhood_id ORDER BY l.crime_id)
-    INTO ids, geoms, nbs
-    FROM pg_temp.cs_live l WHERE l.geom IS NOT NULL;
-
-  INSERT INTO crimesnap.published_crime
-    (crime_id, force_id, month, persistent_id, category, snap_version, point_id, neighbourhood_id,
-     outcome, context, no_location_reason)
-  SELECT l.crime_id, l.force_id, m,
-         CASE WHEN cat.police_uk_slug = 'anti-social-behaviour' THEN NULL ELSE l.persistent_id END,
-         cat.slug, v, s.point_id,
-         coalesce(sp.neighbourhood_id, l.neighbourhood_id),
-         crimesnap.outcome_as_of(l.force_id, l.crime_ref, horizon), ctx.text,
-         CASE WHEN l.geom IS NULL THEN 'no location supplied'
-              WHEN s.point_id IS NULL THEN pg_catalog.format('no snap point within %s m in its neighbourhood',
-                                                  crimesnap.setting('max_snap_distance'))
-         END
-    FROM pg_temp.cs_live l
-    LEFT JOIN crimesnap.snap_many(coalesce(ids, '{}'), coalesce(geoms, '{}'), coalesce(nbs, '{}')) s ON s.id = l.crime_id
-    LEFT JOIN crimesnap.snap_point sp ON sp.version = v AND sp.point_id = s.point_id
-    -- Context only as a text the force approved, and only while it publishes context.
-    LEFT JOIN LATERAL (
-      SELECT t.text FROM crimesnap.context_text t
-        JOIN crimesnap.context_policy cp ON cp.force_id = t.force_id AND cp.publish
-       WHERE t.force_id = l.force_id AND t.status = 'approved'
-         AND t.text = crimesnap.normalise_context(l.context)) ctx ON true
-    CROSS JOIN LATERAL (
-      SELECT f.police_uk_slug, f.slug
-        FROM crimesnap.offence_code o
-        JOIN crimesnap.category_fold f ON f.scheme = category_scheme AND f.police_uk_slug = o.slug
-       WHERE o.offence_code = l.offence_code AND (o.force_id IS NULL OR o.force_id = l.force_id)
-       ORDER BY o.force_id NULLS LAST LIMIT 1) cat
-   ORDER BY l.crime_id;
-
-  -- What a published location says is enforced here, not trusted to the snap point build:
-  -- "On or near" a street or a class of place, never a house number, a building or a postcode.
-  SELECT p.point_id, p.label, crimesnap.location_label_problem(p.label) AS why INTO problem
-    FROM crimesnap.snap_point p
-   WHERE p.version = v
-     AND p.point_id IN (SELECT c.point_id FROM crimesnap.published_crime c
-                         WHERE c.force_id = publish_month.force AND c.month = m)
-     AND crimesnap.location_label_problem(p.label) IS NOT NULL
-   ORDER BY p.point_id LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'snap point % may not be published as "On or near %"', problem.point_id, problem.label
-      USING ERRCODE = 'check_violation',
-            DETAIL = problem.why || '.',
-            HINT = 'Correct the street or place in the input tables and rebuild the snap points, or add the class to crimesnap.place_class. Nothing was published.';
-  END IF;
-
-  -- Records of the force's other months on the map show their outcome as of this month too.
-  PERFORM crimesnap.refresh_published_outcomes(publish_month.force);
-
-  UPDATE crimesnap.publication p
-     SET crimes = x.crimes, mapped = x.mapped, no_location = x.crimes - x.mapped, withheld = n_withheld
-    FROM (SELECT pg_catalog.count(*)::integer AS crimes, pg_catalog.count(c.point_id)::integer AS mapped
-            FROM crimesnap.published_crime c
-           WHERE c.force_id = publish_month.force AND c.month = m) x
-   WHERE p.force_id = publish_month.force AND p.month = m
-  RETURNING p.crimes, p.mapped, p.no_location, p.withheld INTO crimes, mapped, no_location, withheld;
-
-  -- Roll-off in the same transaction: only the newest street_level_months months stay.
-  SELECT (pg_catalog.max(p.month) - pg_catalog.make_interval(months => crimesnap.setting('street_level_months')::integer - 1))::date
-    INTO keep_from
-    FROM crimesnap.publication p
-   WHERE p.force_id = publish_month.force AND p.status = 'street-level';
-  SELECT pg_catalog.count(*) INTO rolled_off FROM crimesnap.roll_off_before(publish_month.force, keep_from);
-
-  -- The audit proves the rules on what was just written; a violation undoes it all.
-  SELECT a.* INTO problem FROM crimesnap.audit_publication(publish_month.force, NULL) a LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION 'publication of % % fails its audit: %', publish_month.force, pg_catalog.to_char(problem.month, 'YYYY-MM'), problem.violation
-      USING ERRCODE = 'check_violation',
-            DETAIL = problem.detail,
-            HINT = 'See SELECT * FROM crimesnap.audit_publication(force). Nothing was published.';
-  END IF;
-
-  INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
-  VALUES ('publish', publish_month.force, m,
-          pg_catalog.jsonb_build_object('crimes', crimes, 'mapped', mapped, 'no_location', no_location,
-                                        'withheld', withheld, 'rolled_off_months', rolled_off,
-                                        'snap_version', v, 'category_scheme', category_scheme,
-                                        'reference_date', reference_date));
-  DROP TABLE pg_temp.cs_live;
-  RETURN NEXT;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.publish_month(text, date, date, text) IS
-  'Publishes (or re-publishes, replacing it) a force''s month in one transaction: snaps every live record, maps offence codes to the scheme''s categories, keeps withdrawn records out, checks every location label, rolls older months off into the trend table and audits the result. Fails before month end + crimesnap.min_age_days, saying when it becomes possible.';
-
 CREATE OR REPLACE FUNCTION crimesnap.withdraw(persistent_id text, reason text)
 RETURNS integer
 LANGUAGE plpgsql
@@ -1573,102 +832,6 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.withdraw(text, text) IS
   'Withdraws one record by persistent id from every output at once (street level, API, exports, and the trend cell it counts in once rolled off), and keeps it out of later re-publications until reinstated. Returns the rows removed (0 when it was not published yet).';
 
-CREATE OR REPLACE FUNCTION crimesnap.withdraw_force(force text, reason text, month date DEFAULT NULL)
-RETURNS integer
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  m date := pg_catalog.date_trunc('month', withdraw_force.month)::date;
-  w_scope text := CASE WHEN withdraw_force.month IS NULL THEN 'force' ELSE 'month' END;
-  removed integer;
-  counted bigint;
-  wid bigint;
-BEGIN
-  IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = withdraw_force.force) THEN
-    RAISE EXCEPTION 'force "%" does not exist', withdraw_force.force USING ERRCODE = 'foreign_key_violation',
-      HINT = 'See crimesnap.force.';
-  END IF;
-  PERFORM crimesnap.assert_acts_for(withdraw_force.force);
-  IF NOT pg_catalog.isfinite(withdraw_force.month) THEN
-    RAISE EXCEPTION 'month % is not a month', withdraw_force.month
-      USING ERRCODE = 'datetime_field_overflow',
-            HINT = 'Give the first day of the month to withdraw, for example ''2026-09-01'', or leave month out to withdraw all of the force''s data.';
-  END IF;
-  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
-    RAISE EXCEPTION 'a withdrawal needs a reason' USING ERRCODE = 'null_value_not_allowed',
-      HINT = 'Give the data controller''s decision it carries out; it goes to the audit log.';
-  END IF;
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(withdraw_force.force));
-  SELECT w.withdrawal_id INTO wid FROM crimesnap.withdrawal w
-   WHERE w.force_id = withdraw_force.force AND w.reinstated_at IS NULL
-     AND (w.scope = 'force' OR (w.scope = 'month' AND w.month = m AND w_scope = 'month'));
-  IF FOUND THEN
-    RAISE EXCEPTION 'the data of force % % is already withdrawn', withdraw_force.force,
-                    coalesce('for ' || pg_catalog.to_char(m, 'YYYY-MM'), 'as a whole')
-      USING ERRCODE = 'duplicate_object',
-            HINT = pg_catalog.format('See withdrawal %s in crimesnap.withdrawal.', wid);
-  END IF;
-  INSERT INTO crimesnap.withdrawal (scope, force_id, month, reason)
-  VALUES (w_scope, withdraw_force.force, m, reason)
-  RETURNING withdrawal_id INTO wid;
-  DELETE FROM crimesnap.published_crime c
-   WHERE c.force_id = withdraw_force.force AND (m IS NULL OR c.month = m);
-  GET DIAGNOSTICS removed = ROW_COUNT;
-  SELECT coalesce(pg_catalog.sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
-   WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
-  DELETE FROM crimesnap.trend t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
-  DELETE FROM crimesnap.trend_member t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
-  DELETE FROM crimesnap.publication p WHERE p.force_id = withdraw_force.force AND (m IS NULL OR p.month = m);
-  INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
-  VALUES ('withdraw', withdraw_force.force, m,
-          pg_catalog.jsonb_build_object('withdrawal_id', wid, 'scope', w_scope,
-                                        'removed', removed, 'removed_from_trend', counted, 'reason', reason));
-  RETURN removed + counted;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.withdraw_force(text, text, date) IS
-  'The data controller''s withdrawal: removes a force''s month (or, with no month, all its data) from every output including the trend table, and blocks its publication until reinstated. Returns the records removed, street-level and trend.';
-
-CREATE OR REPLACE FUNCTION crimesnap.reinstate(withdrawal_id bigint, reason text)
-RETURNS void
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  w crimesnap.withdrawal;
-BEGIN
-  IF reason IS NULL OR pg_catalog.btrim(reason) = '' THEN
-    RAISE EXCEPTION 'a reinstatement needs a reason' USING ERRCODE = 'null_value_not_allowed',
-      HINT = 'Give the decision it carries out; it goes to the audit log.';
-  END IF;
-  SELECT x.* INTO w FROM crimesnap.withdrawal x WHERE x.withdrawal_id = reinstate.withdrawal_id;
-  IF FOUND THEN
-    PERFORM crimesnap.assert_acts_for(w.force_id);
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(w.force_id));
-  END IF;
-  UPDATE crimesnap.withdrawal x
-     SET reinstated_by = SESSION_USER, reinstated_at = pg_catalog.now(), reinstate_reason = reinstate.reason
-   WHERE x.withdrawal_id = reinstate.withdrawal_id AND x.reinstated_at IS NULL
-  RETURNING x.* INTO w;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'withdrawal % does not exist or is already reinstated', coalesce(reinstate.withdrawal_id::text, 'NULL')
-      USING ERRCODE = 'no_data_found', HINT = 'See crimesnap.withdrawal.';
-  END IF;
-  INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
-  VALUES ('reinstate', w.force_id, w.month,
-          pg_catalog.jsonb_build_object('withdrawal_id', w.withdrawal_id, 'scope', w.scope,
-                                        'persistent_id', w.persistent_id, 'reason', reason));
-  RAISE NOTICE 'withdrawal % of force % is reinstated', w.withdrawal_id, w.force_id
-    USING HINT = 'Nothing is published again until crimesnap.publish_month() re-publishes the month concerned.';
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
-  'Ends a withdrawal, with a reason for the audit log. The data comes back at the next crimesnap.publish_month() of its month, not before.';
-
-
 -- ---- exact argument types and pg_catalog-qualified calls (every section) ----
 -- Every function whose body changed for docs/security.md's rule on calls, as it now stands.
 CREATE OR REPLACE FUNCTION crimesnap.normalise_input_geometry()
@@ -1729,127 +892,6 @@ BEGIN
   RETURN NEW;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.normalise_input_geometry() IS
-  'Trigger: puts every loaded geometry into British National Grid and the shape its table expects, or fails with a hint.';
-
-CREATE OR REPLACE FUNCTION crimesnap.street_pieces()
-RETURNS TABLE (street_id bigint, neighbourhood_id text, street_key text, name text, geom geometry)
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  -- Centrelines that may carry points, clipped to each neighbourhood they cross, so that a
-  -- street's point always lies inside the neighbourhood it serves.
-  -- A road with no name but a road number (ref) goes by its number, as police.uk's "On or near A1".
-  SELECT s.street_id, n.neighbourhood_id,
-         crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))),
-         coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1)),
-         (ST_Dump(ST_CollectionExtract(
-            CASE WHEN ST_CoveredBy(s.geom, n.geom) THEN s.geom ELSE ST_Intersection(s.geom, n.geom) END, 2))).geom
-    FROM crimesnap.street s
-    JOIN crimesnap.neighbourhood n ON ST_Intersects(s.geom, n.geom)
-    LEFT JOIN crimesnap.highway_class h ON h.highway = s.highway
-   WHERE crimesnap.normalise_street_name(coalesce(s.name, pg_catalog.split_part(s.ref, ';', 1))) IS NOT NULL
-     AND coalesce(h.carries_points, true)
-$fn$;
-COMMENT ON FUNCTION crimesnap.street_pieces() IS
-  'Named (or numbered: a road with no name goes by its ref) centrelines of road classes that carry points, clipped to neighbourhoods, with their normalised street key.';
-
-CREATE OR REPLACE FUNCTION crimesnap.catchments(version integer DEFAULT NULL)
-RETURNS TABLE (point_id bigint, addresses bigint)
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  -- Recomputed from the addresses as they are now, not read from the stored counts, and
-  -- with PostGIS rather than the builder's C code, so that the audit checks the builder.
-  WITH v AS (
-    SELECT coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current)) AS version
-  ), nearest AS (
-    SELECT (SELECT p.point_id FROM crimesnap.snap_point p, v
-             WHERE p.version = v.version AND p.neighbourhood_id = nb.neighbourhood_id
-             ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS point_id
-      FROM crimesnap.address a
-      CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
-  )
-  SELECT p.point_id, pg_catalog.count(n.point_id)
-    FROM crimesnap.snap_point p
-    JOIN v ON p.version = v.version
-    LEFT JOIN nearest n ON n.point_id = p.point_id
-   GROUP BY p.point_id
-$fn$;
-COMMENT ON FUNCTION crimesnap.catchments(integer) IS
-  'Catchment size of every point of a set (default: the current set): the postal addresses whose nearest point inside their own neighbourhood is that point, ties to the lowest point id. Computed with PostGIS, independently of the builder.';
-
-CREATE OR REPLACE FUNCTION crimesnap.audit_snap_points(version integer DEFAULT NULL)
-RETURNS TABLE (point_id bigint, violation text, detail text)
-LANGUAGE plpgsql
-STABLE
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  v integer := coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current));
-  k integer;
-  set_mode text;
-  mindist double precision := crimesnap.setting('min_property_distance')::double precision;
-BEGIN
-  SELECT s.min_addresses, s.mode INTO k, set_mode FROM crimesnap.snap_point_set s WHERE s.version = v;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'snap point set version % does not exist', coalesce(v::text, '(none current)')
-      USING ERRCODE = 'no_data_found',
-            HINT = 'Build one with crimesnap.build_snap_points().';
-  END IF;
-  -- The set's own k, but never below the threshold in force now.
-  k := greatest(k, crimesnap.setting('min_addresses')::integer);
-
-  RETURN QUERY
-  SELECT c.point_id, 'catchment under k'::text,
-         pg_catalog.format('%s point "%s" has a catchment of %s addresses; k is %s%s', p.kind, p.label,
-                           c.addresses, k, CASE WHEN p.kind <> 'street' THEN ' (or none, for a ' || p.kind || ' point)' ELSE '' END)
-    FROM crimesnap.catchments(v) c
-    JOIN crimesnap.snap_point p ON p.version = v AND p.point_id = c.point_id
-   WHERE (p.kind = 'street' AND c.addresses < k)
-      OR (p.kind <> 'street' AND c.addresses BETWEEN 1 AND k - 1)
-   ORDER BY c.point_id;
-
-  RETURN QUERY
-  SELECT p.point_id, 'too close to an address'::text,
-         pg_catalog.format('address %s is %s m away; crimesnap.min_property_distance is %s m',
-                           a.address_id, pg_catalog.round(ST_Distance(a.geom, p.geom)::numeric, 2), mindist)
-    FROM crimesnap.snap_point p
-    CROSS JOIN LATERAL (SELECT a.address_id, a.geom FROM crimesnap.address a
-                         WHERE ST_DWithin(a.geom, p.geom, mindist)
-                         ORDER BY a.geom <-> p.geom, a.address_id LIMIT 1) a
-   WHERE p.version = v
-   ORDER BY p.point_id;
-
-  RETURN QUERY
-  SELECT p.point_id, 'outside its neighbourhood'::text,
-         pg_catalog.format('point is %s m outside neighbourhood %s',
-                           pg_catalog.round(ST_Distance(n.geom, p.geom)::numeric, 2), p.neighbourhood_id)
-    FROM crimesnap.snap_point p
-    JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = p.neighbourhood_id
-   WHERE p.version = v AND NOT ST_Intersects(n.geom, p.geom)
-   ORDER BY p.point_id;
-
-  IF set_mode = 'street' THEN
-    RETURN QUERY
-    WITH counts AS (
-      SELECT a.neighbourhood_id, a.street_key, pg_catalog.count(*) AS n
-        FROM crimesnap.address_streets() a
-       WHERE a.street_key IS NOT NULL
-       GROUP BY 1, 2)
-    SELECT p.point_id, 'street under k'::text,
-           pg_catalog.format('street "%s" has %s addresses; k is %s', p.label, coalesce(c.n, 0), k)
-      FROM crimesnap.snap_point p
-      LEFT JOIN counts c ON c.neighbourhood_id = p.neighbourhood_id
-                        AND c.street_key = crimesnap.normalise_street_name(p.label)
-     WHERE p.version = v AND p.kind = 'street' AND coalesce(c.n, 0) < k
-     ORDER BY p.point_id;
-  END IF;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.audit_snap_points(integer) IS
-  'Proves the privacy promise of a snap point set (default: current) on the data as it is now: one row per violation (catchment under k, too close to an address, outside its neighbourhood, and in street mode street under k), none when clean.';
 
 CREATE OR REPLACE FUNCTION crimesnap.outcome_horizon(force text)
 RETURNS date
@@ -2028,18 +1070,6 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.publishable_from(date) IS
   'First day a month may be published: its last day plus crimesnap.min_age_days.';
 
-CREATE OR REPLACE FUNCTION crimesnap.latest_publishable_month(reference_date date)
-RETURNS date
-LANGUAGE sql STABLE STRICT
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-  -- A month is publishable when its last day is on or before reference_date - min_age_days.
-  SELECT (pg_catalog.date_trunc('month', $1 - crimesnap.setting('min_age_days')::integer + 1)
-          - interval '1 month')::date
-$fn$;
-COMMENT ON FUNCTION crimesnap.latest_publishable_month(date) IS
-  'The newest month that may be published as of reference_date.';
-
 CREATE OR REPLACE FUNCTION crimesnap_api.parse_month(month text)
 RETURNS date
 LANGUAGE plpgsql IMMUTABLE
@@ -2063,210 +1093,6 @@ $fn$;
 COMMENT ON FUNCTION crimesnap_api.parse_month(text) IS
   'Checks a month argument in police.uk''s YYYY-MM form and returns its first day; NULL stays NULL.';
 
-CREATE OR REPLACE FUNCTION crimesnap_api.poly_from_text(poly text)
-RETURNS geometry
-LANGUAGE plpgsql IMMUTABLE STRICT
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  pts geometry[];
-  pair text;
-  lat float8;
-  lng float8;
-BEGIN
-  -- police.uk's poly parameter: lat,lng pairs separated by colons; the ring closes itself.
-  FOREACH pair IN ARRAY pg_catalog.regexp_split_to_array(pg_catalog.btrim(poly), '\s*:\s*') LOOP
-    IF pair !~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*,\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' THEN
-      RAISE EXCEPTION 'poly point "%" is not "latitude,longitude"', pair
-        USING ERRCODE = 'invalid_text_representation',
-              HINT = 'Give the polygon as police.uk does: 52.268,0.543:52.794,0.238:52.130,0.478';
-    END IF;
-    lat := pg_catalog.split_part(pair, ',', 1)::float8;
-    lng := pg_catalog.split_part(pair, ',', 2)::float8;
-    IF lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
-      RAISE EXCEPTION 'poly point "%" is not a latitude and longitude', pair
-        USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    pts := pg_catalog.array_append(pts, ST_MakePoint(lng, lat));
-  END LOOP;
-  IF pg_catalog.cardinality(pts) < 3 THEN
-    RAISE EXCEPTION 'a poly needs at least 3 points, not %', coalesce(pg_catalog.cardinality(pts), 0)
-      USING ERRCODE = 'invalid_parameter_value';
-  END IF;
-  IF NOT ST_Equals(pts[1], pts[pg_catalog.cardinality(pts)]) THEN
-    pts := pg_catalog.array_append(pts, pts[1]);
-  END IF;
-  RETURN ST_SetSRID(ST_MakePolygon(ST_MakeLine(pts)), 4326);
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.poly_from_text(text) IS
-  'A polygon (EPSG:4326) from police.uk''s poly parameter, "lat,lng:lat,lng:...": for crimesnap_api.street_crimes_in_area().';
-
-CREATE OR REPLACE FUNCTION crimesnap_api.street_crimes_near(lat double precision, lng double precision,
-                                                 month text DEFAULT NULL, category text DEFAULT NULL)
-RETURNS SETOF crimesnap_api.street_crime
-LANGUAGE plpgsql STABLE
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  m text := pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM');
-  centre geometry;
-  n bigint;
-BEGIN
-  IF lat IS NULL OR lng IS NULL OR lat NOT BETWEEN -90::float8 AND 90::float8 OR lng NOT BETWEEN -180::float8 AND 180::float8 THEN
-    RAISE EXCEPTION 'lat % and lng % are not a WGS84 latitude and longitude', coalesce(lat::text, 'NULL'), coalesce(lng::text, 'NULL')
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'For example lat => 51.5235, lng => -0.1337.';
-  END IF;
-  centre := ST_Transform(ST_SetSRID(ST_MakePoint(lng, lat), 4326), 27700);
-  -- police.uk's radius: one mile from the point, measured to the published snap points.
-  RETURN QUERY
-  SELECT c.* FROM crimesnap.published_street_crime c
-   WHERE ST_DWithin(c.geom, centre, 1609.344::float8)
-     AND (m IS NULL OR c.month = m)
-     AND (street_crimes_near.category IS NULL OR street_crimes_near.category = 'all-crime'
-          OR c.category = street_crimes_near.category)
-   ORDER BY c.id
-   LIMIT 10001;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  IF n > 10000 THEN
-    RAISE EXCEPTION 'more than 10000 crimes are within a mile of %, %', lat, lng
-      USING ERRCODE = 'program_limit_exceeded',
-            DETAIL = 'police.uk returns at most 10,000 crimes per request.',
-            HINT = 'Ask for one month or one category, or use crimesnap_api.street_crimes_in_area() with a smaller area.';
-  END IF;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.street_crimes_near(double precision, double precision, text, text) IS
-  'Street-level crimes within one mile of a WGS84 point (police.uk''s crimes-street by lat/lng), for a month (YYYY-MM, default every month on the map) and category (slug or all-crime). Fails past 10,000 rows.';
-
-CREATE OR REPLACE FUNCTION crimesnap_api.street_crimes_in_area(area geometry, month text DEFAULT NULL, category text DEFAULT NULL)
-RETURNS SETOF crimesnap_api.street_crime
-LANGUAGE plpgsql STABLE
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  m text := pg_catalog.to_char(crimesnap_api.parse_month(month), 'YYYY-MM');
-  g geometry := area;
-  n bigint;
-BEGIN
-  IF g IS NULL OR GeometryType(g) NOT IN ('POLYGON', 'MULTIPOLYGON') THEN
-    RAISE EXCEPTION 'the area must be a polygon, not %', coalesce(pg_catalog.lower(GeometryType(g)), 'NULL')
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Build one with crimesnap_api.poly_from_text(''52.268,0.543:52.794,0.238:52.130,0.478'') or ST_GeomFromGeoJSON().';
-  END IF;
-  IF ST_NPoints(g) > 10000 THEN
-    RAISE EXCEPTION 'the area has % vertices, more than 10000', ST_NPoints(g)
-      USING ERRCODE = 'program_limit_exceeded', HINT = 'Simplify it first, for example with ST_Simplify().';
-  END IF;
-  IF NOT ST_IsValid(g) THEN
-    RAISE EXCEPTION 'the area is not a valid polygon: %', ST_IsValidReason(g)
-      USING ERRCODE = 'invalid_parameter_value', HINT = 'Repair it, for example with ST_MakeValid().';
-  END IF;
-  -- An area without an SRID is longitude and latitude, as police.uk's poly is.
-  IF ST_SRID(g) = 0 THEN
-    g := ST_SetSRID(g, 4326);
-  END IF;
-  IF ST_SRID(g) <> 27700 THEN
-    g := ST_Transform(g, 27700);
-  END IF;
-  RETURN QUERY
-  SELECT c.* FROM crimesnap.published_street_crime c
-   WHERE ST_Intersects(c.geom, g)
-     AND (m IS NULL OR c.month = m)
-     AND (street_crimes_in_area.category IS NULL OR street_crimes_in_area.category = 'all-crime'
-          OR c.category = street_crimes_in_area.category)
-   ORDER BY c.id
-   LIMIT 10001;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  IF n > 10000 THEN
-    RAISE EXCEPTION 'more than 10000 crimes are in the area'
-      USING ERRCODE = 'program_limit_exceeded',
-            DETAIL = 'police.uk returns at most 10,000 crimes per request.',
-            HINT = 'Ask for one month or one category, or a smaller area.';
-  END IF;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.street_crimes_in_area(geometry, text, text) IS
-  'Street-level crimes at snap points inside a polygon (any SRID; none means EPSG:4326), for a month and category as street_crimes_near(). Fails past 10,000 rows.';
-
-CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_csv(force text DEFAULT NULL, month text DEFAULT NULL)
-RETURNS TABLE ("Crime ID" text, "Month" text, "Reported by" text, "Falls within" text,
-               "Longitude" text, "Latitude" text, "Location" text, "LSOA code" text,
-               "LSOA name" text, "Crime type" text, "Last outcome category" text, "Context" text)
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  -- data.police.uk's street CSV: coordinates with exactly six decimals (-0.106220), ASB
-  -- with an empty Crime ID, and crimes with no location as "No Location" with empty
-  -- coordinates and LSOA, so that they count in the file's totals too.
-  SELECT x.persistent_id, x.month, x.force_name, x.force_name,
-         pg_catalog.round(x.longitude::numeric, 6)::text, pg_catalog.round(x.latitude::numeric, 6)::text,
-         x.location, x.lsoa_code, x.lsoa_name, x.category_name, x.outcome_status, x.context
-    FROM (SELECT s.id, s.persistent_id, s.month, s.force, s.force_name, s.longitude, s.latitude,
-                 s.street_name AS location, s.lsoa_code, s.lsoa_name, s.category_name, s.outcome_status, s.context
-            FROM crimesnap_api.street_crime s
-           WHERE ($1 IS NULL OR s.force = $1)
-             AND ($2 IS NULL OR s.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM'))
-          UNION ALL
-          SELECT n.id, n.persistent_id, n.month, n.force, n.force_name, NULL, NULL,
-                 'No Location', NULL, NULL, n.category_name, n.outcome_status, n.context
-            FROM crimesnap_api.no_location_crime n
-           WHERE ($1 IS NULL OR n.force = $1)
-             AND ($2 IS NULL OR n.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM'))) x
-   ORDER BY x.month, x.force, x.id
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_csv(text, text) IS
-  'data.police.uk''s street CSV, header and column order exactly, for a force and month (YYYY-MM) or everything on the map: \copy (SELECT * FROM crimesnap_api.police_uk_csv(''metropolitan'', ''2019-06'')) TO ''street.csv'' WITH (FORMAT csv, HEADER).';
-
-CREATE OR REPLACE FUNCTION crimesnap_api.feature_collection(rows crimesnap_api.street_crime[])
-RETURNS json
-LANGUAGE sql IMMUTABLE
-SET search_path FROM CURRENT
-AS $fn$
-  SELECT pg_catalog.json_build_object(
-           'type', 'FeatureCollection',
-           'features', coalesce(pg_catalog.json_agg(pg_catalog.json_build_object(
-              'type', 'Feature',
-              'id', c.id,
-              'geometry', pg_catalog.json_build_object('type', 'Point',
-                                            'coordinates', pg_catalog.json_build_array(pg_catalog.round(c.longitude::numeric, 6),
-                                                                            pg_catalog.round(c.latitude::numeric, 6))),
-              'properties', pg_catalog.json_build_object(
-                 'id', c.id, 'persistent_id', c.persistent_id, 'month', c.month,
-                 'category', c.category, 'force', c.force, 'street_id', c.street_id,
-                 'street_name', c.street_name, 'lsoa_code', c.lsoa_code, 'lsoa_name', c.lsoa_name,
-                 'outcome_status', c.outcome_status, 'context', c.context))
-              ORDER BY c.id), '[]'::json))
-    FROM pg_catalog.unnest($1) c
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.feature_collection(crimesnap_api.street_crime[]) IS
-  'Street-level rows as a GeoJSON FeatureCollection as RFC 7946 says: WGS84 longitude and latitude rounded to six decimals, one Point feature per crime at its snap point.';
-
-CREATE OR REPLACE FUNCTION crimesnap_api.geojson(force text, month text)
-RETURNS json
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  SELECT crimesnap_api.feature_collection(coalesce(pg_catalog.array_agg(c), '{}'))
-    FROM crimesnap_api.street_crime c
-   WHERE c.force = $1 AND c.month = pg_catalog.to_char(crimesnap_api.parse_month($2), 'YYYY-MM')
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.geojson(text, text) IS
-  'A force''s street-level month (YYYY-MM) as a GeoJSON FeatureCollection in WGS84.';
-
-CREATE OR REPLACE FUNCTION crimesnap_api.geojson_area(area geometry, month text DEFAULT NULL)
-RETURNS json
-LANGUAGE sql STABLE
-SET search_path FROM CURRENT
-AS $fn$
-  SELECT crimesnap_api.feature_collection(coalesce(pg_catalog.array_agg(c), '{}'))
-    FROM crimesnap_api.street_crimes_in_area($1, $2) c
-$fn$;
-COMMENT ON FUNCTION crimesnap_api.geojson_area(geometry, text) IS
-  'The street-level crimes of a month inside an area, as a GeoJSON FeatureCollection in WGS84; the 10,000-row cap of street_crimes_in_area() applies.';
-
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.street_crime)
 RETURNS json
 LANGUAGE sql IMMUTABLE
@@ -2288,8 +1114,6 @@ AS $fn$
     'location_subtype', '',
     'month', ($1).month)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.street_crime) IS
-  'One street-level crime as a police.uk crimes-street element: category, location_type "Force", location (six-decimal strings, street id and name), context ("" when none), outcome_status (null or {category, date}), persistent_id ("" for ASB), id, location_subtype "", month.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.no_location_crime)
 RETURNS json
@@ -2308,8 +1132,6 @@ AS $fn$
     'location_subtype', '',
     'month', ($1).month)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.no_location_crime) IS
-  'One crime without a location as a police.uk crimes-no-location element: as a street crime, with location and location_type null.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_street(lat double precision, lng double precision,
                                                       date text DEFAULT NULL, category text DEFAULT 'all-crime')
@@ -2321,8 +1143,6 @@ AS $fn$
     FROM (SELECT crimesnap_api.police_uk_month($3) AS m) mo,
          LATERAL crimesnap_api.street_crimes_near($1, $2, mo.m, crimesnap_api.police_uk_category($4, mo.m)) c
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street(double precision, double precision, text, text) IS
-  'police.uk''s crimes-street/<category>?lat=&lng=&date=: the crimes of a month within a mile of a point, as a json array. date NULL: the newest month on the map. At most 10,000 (54000 past that).';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_street_poly(poly text, date text DEFAULT NULL,
                                                            category text DEFAULT 'all-crime')
@@ -2335,8 +1155,6 @@ AS $fn$
          LATERAL crimesnap_api.street_crimes_in_area(crimesnap_api.poly_from_text($1), mo.m,
                                                      crimesnap_api.police_uk_category($3, mo.m)) c
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_poly(text, text, text) IS
-  'police.uk''s crimes-street/<category>?poly=lat,lng:lat,lng:...&date=: the crimes of a month inside a polygon, as a json array. At most 10,000 (54000 past that).';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_at_location(location_id bigint, date text DEFAULT NULL)
 RETURNS json
@@ -2363,8 +1181,6 @@ BEGIN
   RETURN answer;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(bigint, text) IS
-  'police.uk''s crimes-at-location?location_id=&date=: the crimes of a month at one location (snap point), as a json array. SECURITY DEFINER: it checks the id against the snap points of the months on the map.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_at_location(lat double precision, lng double precision,
                                                            date text DEFAULT NULL)
@@ -2399,8 +1215,6 @@ BEGIN
            WHERE c.street_id = nearest AND c.month = m);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_at_location(double precision, double precision, text) IS
-  'police.uk''s crimes-at-location?lat=&lng=&date=: the crimes of a month at the location (snap point) nearest a WGS84 point, as a json array; [] when that location had none. SECURITY DEFINER for the snap points'' index.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_no_location(category text, force text, date text DEFAULT NULL)
 RETURNS json
@@ -2419,8 +1233,6 @@ BEGIN
             FROM crimesnap_api.no_location_crimes(force, m, cat) n);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_no_location(text, text, text) IS
-  'police.uk''s crimes-no-location?category=&force=&date=: a force''s crimes of a month without a location, as a json array.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime_last_updated()
 RETURNS json
@@ -2433,8 +1245,6 @@ BEGIN
   RETURN pg_catalog.json_build_object('date', m || '-01');
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime_last_updated() IS
-  'police.uk''s crime-last-updated: {"date": "YYYY-MM-01"}, the newest month on the map (police.uk gives the month of the latest data, not the day it was loaded).';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crime_categories(date text DEFAULT NULL)
 RETURNS json
@@ -2444,8 +1254,6 @@ AS $fn$
   SELECT pg_catalog.json_agg(pg_catalog.json_build_object('url', c.url, 'name', c.name))
     FROM crimesnap_api.categories($1) c
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crime_categories(text) IS
-  'police.uk''s crime-categories?date=: [{"url", "name"}] of the month, all-crime first.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_crimes_street_dates()
 RETURNS json
@@ -2455,8 +1263,6 @@ AS $fn$
   SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('date', d.month, 'stop-and-search', '[]'::json) ORDER BY d.month DESC), '[]'::json)
     FROM (SELECT DISTINCT p.month FROM crimesnap_api.published_month p WHERE p.status = 'street-level') d
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_crimes_street_dates() IS
-  'police.uk''s crimes-street-dates: [{"date": "YYYY-MM", "stop-and-search": []}], the months on the map, newest first (crimesnap has no stop and search data).';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_forces()
 RETURNS json
@@ -2466,8 +1272,6 @@ AS $fn$
   SELECT coalesce(pg_catalog.json_agg(pg_catalog.json_build_object('id', f.force, 'name', f.name) ORDER BY f.force), '[]'::json)
     FROM crimesnap_api.force f
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_forces() IS
-  'police.uk''s forces: [{"id", "name"}].';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_force(id text)
 RETURNS json
@@ -2479,8 +1283,6 @@ AS $fn$
     FROM crimesnap_api.force f
    WHERE f.force = crimesnap_api.police_uk_check_force($1)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_force(text) IS
-  'police.uk''s forces/<id>: {"description", "url", "engagement_methods", "telephone", "id", "name"}; crimesnap keeps no contact details, so those are null and [].';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_neighbourhoods(force text)
 RETURNS json
@@ -2491,8 +1293,6 @@ AS $fn$
     FROM crimesnap_api.neighbourhood n
    WHERE n.force = crimesnap_api.police_uk_check_force($1)
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhoods(text) IS
-  'police.uk''s <force>/neighbourhoods: [{"id", "name"}].';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(force text, neighbourhood text)
 RETURNS json
@@ -2518,8 +1318,6 @@ BEGIN
                          LATERAL ST_DumpPoints(ST_ExteriorRing(d.geom)) r) v);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_neighbourhood_boundary(text, text) IS
-  'police.uk''s <force>/<neighbourhood>/boundary: [{"latitude", "longitude"}] (six-decimal strings), the outer ring of each part of the boundary.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.police_uk_locate_neighbourhood(q text)
 RETURNS json
@@ -2550,8 +1348,6 @@ BEGIN
   RETURN pg_catalog.json_build_object('force', found.force, 'neighbourhood', found.neighbourhood_id);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_locate_neighbourhood(text) IS
-  'police.uk''s locate-neighbourhood?q=lat,lng: {"force", "neighbourhood"} of the neighbourhood containing the point; P0002 outside every force.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.tile(z integer, x integer, y integer, month text DEFAULT NULL)
 RETURNS bytea
@@ -2578,8 +1374,6 @@ BEGIN
   RETURN coalesce(mvt, ''::bytea);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.tile(integer, integer, integer, text) IS
-  'A Mapbox vector tile (z/x/y, Web Mercator) of the month''s published snap points, layer "crimes": feature id street_id, street_name, month, crimes and one count per category. month NULL: the newest on the map. pg_tileserv serves it as a function layer. SECURITY DEFINER so that the snap points'' index finds the tile''s points (crimesnap.tile_features); a month is never aggregated as a whole.';
 
 CREATE OR REPLACE FUNCTION crimesnap_api.map_svg(month text DEFAULT NULL, force text DEFAULT NULL, width integer DEFAULT 1000)
 RETURNS xml
@@ -2640,8 +1434,6 @@ BEGIN
   RETURN doc;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.map_svg(text, text, integer) IS
-  'The published month as an SVG map (xml): streets, neighbourhood boundaries, and a circle per snap point with crimes (class "crime", data-street-id, data-crimes), its area proportional to the count, with a title. month NULL: the newest on the map; force NULL: every force. SECURITY DEFINER to draw the street centrelines; nothing else it reads is unpublished.';
 
 CREATE OR REPLACE FUNCTION crimesnap.raw_map_svg(force text, month date, width integer DEFAULT 1000)
 RETURNS xml
@@ -2717,8 +1509,6 @@ BEGIN
   RETURN doc;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.raw_map_svg(text, date, integer) IS
-  'Confidential: a force''s street-level month as an SVG picture of the guarantee, for its data controller: the catchment polygons, each raw location (black) joined by a line to the snap point it was published at (red, sized by its crimes). Runs as the caller, so only roles that read crimesnap.raw_crime can draw it; never in crimesnap_api.';
 
 CREATE OR REPLACE FUNCTION crimesnap.postcode_points(locations geometry[], postcodes text[] DEFAULT NULL)
 RETURNS TABLE (ord integer, postcode text, geom geometry, rule text)
@@ -2922,8 +1712,6 @@ BEGIN
   PERFORM crimesnap.assert_acts_for(force);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.check_partner_force(text) IS
-  'Fails unless the session may act on the force''s data for a partner extract or grid counts: the force exists, and the calling role acts for it (crimesnap.assert_acts_for).';
 
 CREATE OR REPLACE FUNCTION crimesnap.partner_extract(force text, period_start date, period_end date, partner text)
 RETURNS SETOF crimesnap.partner_extract_row
@@ -3051,8 +1839,6 @@ BEGIN
   RETURN QUERY SELECT r.* FROM crimesnap.partner_extract_row r WHERE r.extract_id = log_id ORDER BY r.row_no;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.partner_extract(text, date, date, text) IS
-  'The police recorded crime offence data set of CSP guidance section 3.2.1 for one force, period and partner, depersonalised (Appendix 1): partner reference, offence code, dates and times, sanitised address, postcode-centroid easting and northing, screened details and markers. Logs the extract with its section 3.4 metadata in crimesnap.partner_extract_log and returns its rows.';
 
 CREATE OR REPLACE FUNCTION crimesnap.grid_blocks(points geometry[], cell_size_m integer)
 RETURNS TABLE (block text, block_size_m integer, block_easting integer, block_northing integer,
@@ -3137,8 +1923,6 @@ BEGIN
    ORDER BY r.l NULLS LAST, r.bx, r.by;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.grid_blocks(geometry[], integer) IS
-  'Counts points in blocks of the British National Grid (ICO guidance, paragraph 35): a cell_size_m cell with fewer than crimesnap.min_addresses distinct postal addresses is merged with the unpublished cells of its 2x2, 4x4, 8x8 and 16x16 block until the region holds enough, or withheld (block ''withheld'', no geometry). Regions never overlap.';
 
 CREATE OR REPLACE FUNCTION crimesnap.grid_counts(force text, month date, cell_size_m integer DEFAULT 250, category text DEFAULT NULL)
 RETURNS TABLE (block text, block_size_m integer, block_easting integer, block_northing integer,
@@ -3166,8 +1950,6 @@ BEGIN
     ARRAY(SELECT pp.geom FROM crimesnap.postcode_points(coalesce(g, '{}'), coalesce(pcs, '{}')) pp), cell_size_m) b;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.grid_counts(text, date, integer, text) IS
-  'A partner''s grid counts: a force''s records of a month (police.uk category, optional) counted at their depersonalised postcode-centroid points in blocks of the British National Grid, merged until each holds crimesnap.min_addresses addresses (ICO guidance, paragraph 35). The last row, ''withheld'', counts what no block could hold.';
 
 CREATE OR REPLACE FUNCTION crimesnap.dumped_rows()
 RETURNS TABLE (table_name regclass, rows bigint)
@@ -3192,9 +1974,6 @@ BEGIN
   END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.dumped_rows() IS
-  'The rows of each crimesnap table that pg_dump keeps (the extension''s dump configuration: all rows, or those not seeded). DROP EXTENSION crimesnap is refused while any of them, the id key aside, exists.';
-
 
 -- ---- row-level security (section 85) ----
 
@@ -3259,7 +2038,6 @@ CREATE TRIGGER check_partner_agreement_change BEFORE INSERT OR UPDATE OR DELETE 
   FOR EACH ROW EXECUTE FUNCTION crimesnap.check_partner_agreement_change();
 COMMENT ON TRIGGER check_partner_agreement_change ON crimesnap.partner_agreement IS
   'A force records its own data sharing agreements only.';
-
 
 -- ---- privileges (sections 20, 40, 50 and 90) ----
 REVOKE ALL ON crimesnap.force_binding, crimesnap.staged_upload FROM PUBLIC;

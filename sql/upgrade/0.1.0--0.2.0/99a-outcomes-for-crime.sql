@@ -34,8 +34,6 @@ BEGIN
     'crime', (crime::jsonb OPERATOR(pg_catalog.-) 'outcome_status'::text)::json);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap_api.police_uk_outcomes_for_crime(text) IS
-  'police.uk''s outcomes-for-crime/<persistent_id>: {outcomes: [{category: {code, name}, date, person_id: null}], crime: the record as crimes-street shows it, without outcome_status}. Outcomes oldest first, as far as the force has published. An id on no record on the map: no_data_found (HTTP 404).';
 
 REVOKE ALL ON FUNCTION crimesnap_api.police_uk_outcomes_for_crime(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crimesnap_api.police_uk_outcomes_for_crime(text) TO crimesnap_web, crimesnap_analyst, crimesnap_publisher;

@@ -23,6 +23,4 @@ LANGUAGE plpgsql
 SET search_path FROM CURRENT
 SET client_min_messages = error
 AS $fn$ BEGIN RETURN false; END $fn$;
-COMMENT ON FUNCTION crimesnap.analyse_if_grown(regclass, bigint) IS
-  'Internal: ANALYZE (SKIP_LOCKED) of a table a function has just written rows to, when they are a tenth of it or more, so that the statements reading them back are planned for them; true when it analysed. Never waits for another session''s ANALYZE.';
 REVOKE ALL ON FUNCTION crimesnap.analyse_if_grown(regclass, bigint) FROM PUBLIC;
