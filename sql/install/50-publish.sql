@@ -1325,6 +1325,36 @@ $fn$;
 COMMENT ON FUNCTION crimesnap.reinstate(bigint, text) IS
   'Ends a withdrawal, with a reason for the audit log. The data comes back at the next crimesnap.publish_month() of its month, not before.';
 
+-- ---- the points records are shown at, in every set a month on the map uses ----
+
+CREATE FUNCTION crimesnap.audit_published_points()
+RETURNS TABLE (snap_version integer, point_id bigint, records bigint, violation text, detail text)
+LANGUAGE sql
+STABLE
+SECURITY DEFINER
+SET search_path FROM CURRENT
+SET jit = off
+AS $fn$
+  -- A record re-published after a rebuild stays at the position it was first published at
+  -- (crimesnap.published_position), which can be a point of an older set than the current
+  -- one.  Each set the map shows records at is audited on the addresses as they are now
+  -- (crimesnap.audit_snap_points), for the points records are shown at.
+  WITH used AS (
+    SELECT c.snap_version, c.point_id, pg_catalog.count(*) AS records
+      FROM crimesnap.published_crime c
+      JOIN crimesnap.publication p ON p.force_id = c.force_id AND p.month = c.month
+     WHERE p.status = 'street-level' AND c.point_id IS NOT NULL
+     GROUP BY c.snap_version, c.point_id
+  )
+  SELECT v.snap_version, a.point_id, u.records, a.violation, a.detail
+    FROM (SELECT DISTINCT w.snap_version FROM used w) v
+   CROSS JOIN LATERAL crimesnap.audit_snap_points(v.snap_version) a
+    JOIN used u ON u.snap_version = v.snap_version AND u.point_id = a.point_id
+   ORDER BY v.snap_version, a.point_id, a.violation
+$fn$;
+COMMENT ON FUNCTION crimesnap.audit_published_points() IS
+  'Proves the snap point promise for what the map shows now: crimesnap.audit_snap_points() of every snap point set a street-level month shows records at (the current set, and older sets whose points re-published records stay at), on the addresses as they are now, for the points records are shown at, with how many records each shows. One row per violation, none when clean. A DBA runs it after changing addresses, and withdraws (or re-publishes without a location) what it finds.';
+
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.place_class TO crimesnap_analyst, crimesnap_loader;
 GRANT EXECUTE ON FUNCTION crimesnap.rotate_persistent_id_key(text) TO crimesnap_admin;

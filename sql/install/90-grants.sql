@@ -54,6 +54,7 @@ GRANT EXECUTE ON FUNCTION crimesnap.register_batch(text, date, integer, text, te
 GRANT SELECT ON ALL TABLES IN SCHEMA crimesnap TO crimesnap_publisher;
 REVOKE SELECT ON crimesnap.secret, crimesnap.crime_upload, crimesnap.force_binding FROM crimesnap_publisher;
 GRANT EXECUTE ON FUNCTION crimesnap.audit_snap_points(integer),
+                          crimesnap.audit_published_points(),
                           crimesnap.catchments(integer),
                           crimesnap.neighbourhood_at(geometry),
                           crimesnap.check_crime_location(geometry),
@@ -102,6 +103,7 @@ GRANT SELECT ON crimesnap.snap_point_set, crimesnap.snap_point, crimesnap.snap_p
 GRANT EXECUTE ON FUNCTION crimesnap.build_snap_points(text, integer, text, boolean),
                           crimesnap.set_current_snap_points(integer),
                           crimesnap.audit_snap_points(integer),
+                          crimesnap.audit_published_points(),
                           crimesnap.catchments(integer),
                           crimesnap.neighbourhood_at(geometry),
                           crimesnap.normalise_street_name(text),

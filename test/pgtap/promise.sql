@@ -8,7 +8,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(46);
+SELECT plan(50);
 
 -- Two small northshire neighbourhoods east of the town, in an LSOA of their own:
 -- NS-TINY holds 3 addresses, NS-DUP 11 addresses each held twice (a node and a building).
@@ -153,6 +153,32 @@ UPDATE crimesnap.published_crime c SET snap_version = :v_dense,
 SELECT EXISTS (SELECT FROM crimesnap.audit_publication() WHERE violation = 'position not in the history') AS caught \gset
 ROLLBACK TO SAVEPOINT audit;
 SELECT ok(:'caught', 'and when a record is shown at a position its history does not hold');
+
+-- ==== 1b. The old points re-published records stay at are audited on today's addresses ====
+-- After the rebuilds above, September's records are shown at the points of the street set
+-- they were first published at, which is no longer current.
+SELECT c.point_id AS busy FROM crimesnap.published_crime c WHERE c.snap_version = :v_street AND c.point_id IS NOT NULL
+ GROUP BY c.point_id ORDER BY count(*) DESC, c.point_id LIMIT 1 \gset
+SELECT ok(:'busy' IS NOT NULL AND :v_street <> (SELECT version FROM crimesnap.snap_point_set WHERE is_current),
+  'records re-published after rebuilds are still shown at points of the first set, no longer the current one');
+SELECT is((SELECT count(*) FROM crimesnap.audit_published_points()), 0::bigint,
+  'audit_published_points() finds every point records are shown at serving at least k addresses');
+SAVEPOINT demolish;
+-- The houses around the busiest of those points are demolished, and the set is rebuilt on
+-- the addresses that are left; September is re-published.
+DELETE FROM crimesnap.address a
+ WHERE (SELECT p.point_id FROM crimesnap.snap_point p
+         WHERE p.version = :v_street AND p.neighbourhood_id = crimesnap.neighbourhood_at(a.geom)
+         ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) = :busy;
+SELECT crimesnap.build_snap_points() \g /dev/null
+SELECT * FROM crimesnap.publish_month('northshire', '2026-09-01', '2026-10-23') \g /dev/null
+SELECT count(*) AS current_clean FROM crimesnap.audit_snap_points() \gset
+SELECT count(*) AS old_caught FROM crimesnap.audit_published_points()
+ WHERE snap_version = :v_street AND point_id = :busy AND violation = 'catchment under k' AND records > 0 \gset
+ROLLBACK TO SAVEPOINT demolish;
+SELECT is(:current_clean::bigint, 0::bigint, 'after the demolition the rebuilt current set passes audit_snap_points()');
+SELECT is(:old_caught::bigint, 1::bigint,
+  'but audit_published_points() finds the old point its records are still shown at, now serving fewer than k addresses');
 
 -- ==== 4. A crime is snapped in the neighbourhood its location lies in at publication ====
 -- Move the NS-W / NS-E boundary 200 m east, then re-publish September.
