@@ -270,6 +270,7 @@ SELECT cs_i.step('publisher: publishes, audits, withdraws, reinstates, rolls off
   SELECT pg_catalog.count(*) FROM crimesnap.audit_publication();
   SELECT pg_catalog.count(*) FROM crimesnap.audit_publication('northshire', '2026-10-01');
   SELECT pg_catalog.count(*) FROM crimesnap.audit_snap_points();
+  SELECT pg_catalog.count(*) FROM crimesnap.audit_published_points();
   SELECT crimesnap.withdraw_record((SELECT pg_catalog.min(c.id) FROM crimesnap.published_crime c
                                      WHERE c.force_id OPERATOR(pg_catalog.=) 'northshire'), 'test');
   SELECT crimesnap.withdraw((SELECT pg_catalog.min(c.persistent_id) FROM crimesnap.published_crime c
