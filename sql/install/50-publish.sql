@@ -1346,14 +1346,31 @@ AS $fn$
      WHERE p.status = 'street-level' AND c.point_id IS NOT NULL
      GROUP BY c.snap_version, c.point_id
   )
-  SELECT v.snap_version, a.point_id, u.records, a.violation, a.detail
-    FROM (SELECT DISTINCT w.snap_version FROM used w) v
-   CROSS JOIN LATERAL crimesnap.audit_snap_points(v.snap_version) a
-    JOIN used u ON u.snap_version = v.snap_version AND u.point_id = a.point_id
-   ORDER BY v.snap_version, a.point_id, a.violation
+  SELECT x.* FROM (
+    SELECT v.snap_version, a.point_id, u.records, a.violation, a.detail
+      FROM (SELECT DISTINCT w.snap_version FROM used w) v
+     CROSS JOIN LATERAL crimesnap.audit_snap_points(v.snap_version) a
+      JOIN used u ON u.snap_version = v.snap_version AND u.point_id = a.point_id
+    UNION ALL
+    -- The catchment area crimesnap_api.catchment publishes for a point says "every address
+    -- in here snaps to it": counted as drawn, so that a stale or wrong polygon is caught too.
+    SELECT u.snap_version, u.point_id, u.records, 'catchment area under k'::text,
+           pg_catalog.format('the catchment area of %s point "%s" holds %s distinct addresses; k is %s',
+                             p.kind, p.label, n.addresses, kk.k)
+      FROM used u
+      JOIN crimesnap.snap_point p ON p.version = u.snap_version AND p.point_id = u.point_id
+      JOIN crimesnap.snap_point_set s ON s.version = u.snap_version
+      JOIN crimesnap.snap_point_catchment c ON c.version = u.snap_version AND c.point_id = u.point_id
+     CROSS JOIN LATERAL (SELECT pg_catalog.max(t.k) AS k
+                           FROM (VALUES (s.min_addresses::bigint), (crimesnap.setting('min_addresses')::bigint)) t(k)) kk
+     CROSS JOIN LATERAL (SELECT pg_catalog.count(DISTINCT crimesnap.address_key(a.address_id, a.uprn, a.house, a.street_name, a.postcode)) AS addresses
+                           FROM crimesnap.address a WHERE ST_Covers(c.geom, a.geom)) n
+     WHERE (p.kind = 'street' AND n.addresses < kk.k)
+        OR (p.kind <> 'street' AND n.addresses BETWEEN 1::bigint AND kk.k - 1::bigint)) x
+   ORDER BY x.snap_version, x.point_id, x.violation
 $fn$;
 COMMENT ON FUNCTION crimesnap.audit_published_points() IS
-  'Proves the snap point promise for what the map shows now: crimesnap.audit_snap_points() of every snap point set a street-level month shows records at (the current set, and older sets whose points re-published records stay at), on the addresses as they are now, for the points records are shown at, with how many records each shows. One row per violation, none when clean. A DBA runs it after changing addresses, and withdraws (or re-publishes without a location) what it finds.';
+  'Proves the snap point promise for what the map shows now: crimesnap.audit_snap_points() of every snap point set a street-level month shows records at (the current set, and older sets whose points re-published records stay at), and the distinct addresses inside each point''s catchment area as drawn (catchment area under k), on the addresses as they are now, for the points records are shown at, with how many records each shows. One row per violation, none when clean. A DBA runs it after changing addresses or boundaries, and withdraws (or re-publishes without a location) what it finds.';
 
 -- ---- privileges for this section (90-grants.sql adds the rest) ----
 GRANT SELECT ON crimesnap.place_class TO crimesnap_analyst, crimesnap_loader;

@@ -8,7 +8,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(50);
+SELECT plan(51);
 
 -- Two small northshire neighbourhoods east of the town, in an LSOA of their own:
 -- NS-TINY holds 3 addresses, NS-DUP 11 addresses each held twice (a node and a building).
@@ -179,6 +179,15 @@ ROLLBACK TO SAVEPOINT demolish;
 SELECT is(:current_clean::bigint, 0::bigint, 'after the demolition the rebuilt current set passes audit_snap_points()');
 SELECT is(:old_caught::bigint, 1::bigint,
   'but audit_published_points() finds the old point its records are still shown at, now serving fewer than k addresses');
+-- The catchment area published for a point, counted as drawn: a wrong polygon (here shrunk
+-- to 5 m around its point) is caught.
+SAVEPOINT polygon;
+UPDATE crimesnap.snap_point_catchment c SET geom = ST_Multi(ST_Buffer(p.geom, 5::float8, ''::text))
+  FROM crimesnap.snap_point p WHERE p.version = c.version AND p.point_id = c.point_id AND c.version = :v_street AND c.point_id = :busy;
+SELECT count(*) AS polygon_caught FROM crimesnap.audit_published_points()
+ WHERE snap_version = :v_street AND point_id = :busy AND violation = 'catchment area under k' \gset
+ROLLBACK TO SAVEPOINT polygon;
+SELECT is(:polygon_caught::bigint, 1::bigint, 'audit_published_points() counts the addresses inside each catchment area as drawn');
 
 -- ==== 4. A crime is snapped in the neighbourhood its location lies in at publication ====
 -- Move the NS-W / NS-E boundary 200 m east, then re-publish September.

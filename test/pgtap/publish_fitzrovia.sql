@@ -12,7 +12,7 @@ BEGIN;
 \if :have_fitz
 \ir ../fixtures/fitzrovia.sql
 SET client_min_messages = warning;
-SELECT plan(24);
+SELECT plan(25);
 
 -- The Met's DBA writes the month out in the documented upload layout and \copy-s it in.
 \set upload_csv `mktemp /tmp/crimesnap-fitzrovia-XXXXXX`
@@ -46,6 +46,8 @@ SELECT is((SELECT crimes + withheld FROM crimesnap.publication), (SELECT records
 SELECT is((SELECT count(*) FROM crimesnap_api.street_crime) + (SELECT count(*) FROM crimesnap_api.no_location_crime)
           + (SELECT count(*) FROM crimesnap.reject), 607::bigint, 'so every one of the 607 is published or rejected with a reason');
 SELECT is((SELECT count(*) FROM crimesnap.audit_publication()), 0::bigint, 'the publication audit is clean');
+SELECT is((SELECT string_agg(violation || ': ' || detail, '; ') FROM crimesnap.audit_published_points()), NULL,
+  'every point the month is shown at serves at least k real addresses, its catchment area as drawn too');
 SELECT is((SELECT count(*) FROM crimesnap_api.street_crime s JOIN crimesnap.published_crime c ON c.id = s.id
              JOIN crimesnap.raw_crime r ON r.crime_id = c.crime_id JOIN fitzrovia.crime_csv x ON x.id = r.crime_ref
             WHERE x.category <> s.category_name), 0::bigint,
