@@ -622,6 +622,9 @@ BEGIN
                                                  '; ' ORDER BY h.first_published_at, h.point_id))
     FROM crimesnap.published_position h
    WHERE (f IS NULL OR h.force_id = f)
+     -- For a month, only the ids published in it: not the force's whole history.
+     AND (m IS NULL OR h.persistent_id IN (SELECT h2.persistent_id FROM crimesnap.published_position h2
+                                            WHERE h2.month = m AND (f IS NULL OR h2.force_id = f)))
    GROUP BY h.force_id, h.persistent_id
   HAVING pg_catalog.count(*) > 1 AND (m IS NULL OR pg_catalog.bool_or(h.month = m));
   RETURN QUERY
@@ -978,6 +981,8 @@ BEGIN
                             THEN 'its earlier published position is no longer in the neighbourhood its location lies in' END
     FROM (SELECT DISTINCT ON (pp.persistent_id) pp.persistent_id, pp.snap_version, pp.point_id
             FROM crimesnap.published_position pp
+            -- Only this month's ids: the history holds every record ever published.
+           WHERE pp.persistent_id IN (SELECT l2.persistent_id FROM pg_temp.cs_live l2)
            ORDER BY pp.persistent_id, pp.first_published_at, pp.point_id) h
    WHERE h.persistent_id = l.persistent_id;
 
