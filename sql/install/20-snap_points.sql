@@ -306,16 +306,30 @@ AS $fn$
     SELECT a.address_id, a.street_name, a.geom,
            crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id
       FROM crimesnap.postal_address a
-  ), arg AS (
-    SELECT (SELECT pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
-                                        ORDER BY a.address_id) FROM addr a) AS addresses,
-           (SELECT pg_catalog.array_agg(ROW(p.piece_id, p.geom, p.name, p.neighbourhood_id)::crimesnap.street_input
-                                        ORDER BY p.piece_id) FROM piece p) AS streets
+  ), ad AS (
+    -- One array per force, never one for the country (29 million addresses would be over
+    -- PostgreSQL's 1 GB limit on a value): the association never crosses a neighbourhood.
+    SELECT n.force_id,
+           pg_catalog.array_agg(ROW(a.address_id, a.geom, a.street_name, a.neighbourhood_id)::crimesnap.address_input
+                                ORDER BY a.address_id) AS addresses
+      FROM addr a JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = a.neighbourhood_id
+     GROUP BY n.force_id
+  ), st AS (
+    SELECT n.force_id,
+           pg_catalog.array_agg(ROW(p.piece_id, p.geom, p.name, p.neighbourhood_id)::crimesnap.street_input
+                                ORDER BY p.piece_id) AS streets
+      FROM piece p JOIN crimesnap.neighbourhood n ON n.neighbourhood_id = p.neighbourhood_id
+     GROUP BY n.force_id
+  ), assoc AS (
+    SELECT x.address_id, x.street_id, x.matched_by, x.distance
+      FROM ad JOIN st ON st.force_id = ad.force_id,
+           crimesnap.associate_addresses(ad.addresses, st.streets) x
   )
-  SELECT x.address_id, a.neighbourhood_id, p.street_key, a.geom, x.matched_by, x.distance
-    FROM arg,
-         crimesnap.associate_addresses(coalesce(arg.addresses, '{}'), coalesce(arg.streets, '{}')) x
-    JOIN addr a ON a.address_id = x.address_id
+  -- Every address, with no street (NULLs, as associate_addresses gives them) where its
+  -- force has no street or it lies outside every neighbourhood.
+  SELECT a.address_id, a.neighbourhood_id, p.street_key, a.geom, x.matched_by, x.distance
+    FROM addr a
+    LEFT JOIN assoc x ON x.address_id = a.address_id
     LEFT JOIN piece p ON p.piece_id = x.street_id
 $fn$;
 COMMENT ON FUNCTION crimesnap.address_streets() IS

@@ -681,6 +681,9 @@ BEGIN
    WHERE c.reason_code IS NULL AND c.resent_crime_id IS NULL
    ORDER BY c.upload_row;
   GET DIAGNOSTICS n_loaded = ROW_COUNT;
+  -- Statistics for the records just written when they are a tenth of the table or more: the
+  -- next batch's checks join raw_crime, and would be planned for a table without them.
+  PERFORM crimesnap.analyse_if_grown('crimesnap.raw_crime'::pg_catalog.regclass, n_loaded::bigint);
   IF progress THEN
     RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('%s raw records written', n_loaded),
                  pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
@@ -688,9 +691,10 @@ BEGIN
 
   -- Free text is never published as written: the outcome goes into the record's outcome
   -- history as a police.uk category, and a context text waits for the force's review.
-  PERFORM crimesnap.record_outcomes(b.batch_id,
-            (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
-            (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
+  PERFORM crimesnap.analyse_if_grown('crimesnap.outcome_history'::pg_catalog.regclass,
+            crimesnap.record_outcomes(b.batch_id,
+              (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
+              (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL))::bigint);
   PERFORM crimesnap.note_contexts(b.batch_id);
   IF progress THEN
     RAISE NOTICE 'register_batch: % (% s)', pg_catalog.format('outcomes recorded and contexts noted'),

@@ -494,6 +494,8 @@ BEGIN
                            AND x.point_id IS NULL AND x.neighbourhood_id IS NOT NULL), k) na
         ON na.neighbourhood_id = c.neighbourhood_id
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
+    GET DIAGNOSTICS crimes = ROW_COUNT;
+    PERFORM crimesnap.analyse_if_grown('crimesnap.trend_member'::pg_catalog.regclass, crimes);
     INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
     SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*)
       FROM crimesnap.trend_member t
