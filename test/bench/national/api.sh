@@ -64,19 +64,20 @@ publish_loop() {
 }
 
 echo "database $db, force $force, month $month, $secs s a run; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-12s %7s %-14s %8s %7s %7s %8s %8s %8s %6s\n' run clients call tps txns errors p50_ms p95_ms p99_ms
+printf '%-12s %7s %-14s %8s %7s %7s %8s %8s %8s\n' run clients call tps txns errors p50_ms p95_ms p99_ms
 for mode in alone publishing; do
   for clients in 4 20; do
     rm -f "$tmp/stop" "$tmp"/log.* "$tmp/publish.log"
     if [ "$mode" = publishing ]; then publish_loop & loop=$!; sleep 1; fi
-    (cd "$tmp" && pgbench -n -d "$db" -U bench_web -c "$clients" -j 2 -T "$secs" -l --log-prefix=log \
-       -f near.sql -f poly.sql -f at.sql >"$tmp/out" 2>"$tmp/err") || true
+    (cd "$tmp" && pgbench -n -U bench_web -c "$clients" -j 2 -T "$secs" -l --log-prefix=log \
+       -f near.sql -f poly.sql -f at.sql "$db" >"$tmp/out" 2>"$tmp/err") || true
     if [ "$mode" = publishing ]; then touch "$tmp/stop"; wait "$loop" || true; fi
     tps=$(awk '/^tps = / { printf "%.0f", $3 }' "$tmp/out")
-    failed=$(awk '/number of failed transactions/ { print $5 }' "$tmp/out")
+    failed=$(awk '/^number of failed transactions/ { print $5; exit }' "$tmp/out")
     aborted=$(grep -c "aborted" "$tmp/err" || true)
-    pubs=$([ -e "$tmp/publish.log" ] && grep -c '^[0-9]' "$tmp/publish.log" || echo 0)
-    pubfail=$([ -e "$tmp/publish.log" ] && grep -c 'failed\|ERROR' "$tmp/publish.log" || echo 0)
+    touch "$tmp/publish.log"
+    pubs=$(grep -c '^[0-9]' "$tmp/publish.log" || true)
+    pubfail=$(grep -c 'failed\|ERROR' "$tmp/publish.log" || true)
     for script in 0 1 2; do
       call=$(echo "near-1-mile polygon at-location" | cut -d' ' -f$((script + 1)))
       cat "$tmp"/log.* | awk -v s=$script '$4 == s { print $3 }' | sort -n >"$tmp/lat"
