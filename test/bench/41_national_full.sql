@@ -21,7 +21,7 @@ CREATE TEMP TABLE national_result (scale numeric, step integer, part text, what 
 \o :script
 SELECT format('\copy national_result FROM %L CSV', :'tmpdir' || '/national-' || t || '.csv')
   FROM unnest(ARRAY['tenth', 'full']) t
- WHERE pg_stat_file(:'tmpdir' || '/national-' || t || '.csv', true) IS NOT NULL;
+ WHERE (pg_stat_file(:'tmpdir' || '/national-' || t || '.csv', true)).size IS NOT NULL;
 \o
 \pset tuples_only off
 \pset format aligned
