@@ -37,8 +37,6 @@ CREATE FUNCTION crimesnap.postcode_key(postcode text)
 RETURNS text
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'crimesnap_postcode_key';
-COMMENT ON FUNCTION crimesnap.postcode_key(text) IS
-  'Matching key for a postcode: upper case, letters and digits only ("w1t 4ab" = "W1T4AB"). NULL when nothing is left.';
 
 CREATE TABLE crimesnap.postcode (
   postcode   text PRIMARY KEY CHECK (crimesnap.postcode_key(postcode) IS NOT NULL),
@@ -72,8 +70,6 @@ SET search_path FROM CURRENT
 BEGIN ATOMIC
   SELECT a.address_id, crimesnap.postcode_key(a.postcode), a.geom FROM crimesnap.address a;
 END;
-COMMENT ON FUNCTION crimesnap.postal_addresses() IS
-  'The distinct postal addresses that postcode household counts and grid blocks count: one per row of crimesnap.address, with its postcode key.';
 
 CREATE VIEW crimesnap.postcode_households AS
 SELECT p.postcode,
@@ -98,8 +94,6 @@ CREATE FUNCTION crimesnap.nearest_site(queries geometry[], sites geometry[])
 RETURNS integer[]
 LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'crimesnap_nearest_site';
-COMMENT ON FUNCTION crimesnap.nearest_site(geometry[], geometry[]) IS
-  'For each query point, the position in sites of the nearest site point (ST_Distance''s arithmetic; ties to the lowest position), NULL for a NULL query or no sites. The search behind crimesnap.postcode_points().';
 
 CREATE FUNCTION crimesnap.postcode_points(locations geometry[], postcodes text[] DEFAULT NULL)
 RETURNS TABLE (ord integer, postcode text, geom geometry, rule text)
@@ -178,8 +172,6 @@ BEGIN
    ORDER BY q.i;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.postcode_points(geometry[], text[]) IS
-  'Postcode-centroid depersonalisation of many records at once (CSP guidance, Appendix 1): per location, the centroid of its postcode (given, or else that of the nearest address with a known postcode) when it has at least crimesnap.min_postcode_households households, else the nearest such centroid (ties by postcode); inside a public place''s area, the place''s point and no postcode. rule says which.';
 
 CREATE FUNCTION crimesnap.postcode_point(location geometry, postcode text DEFAULT NULL)
 RETURNS TABLE (postcode text, geom geometry)
@@ -188,8 +180,6 @@ SET search_path FROM CURRENT
 BEGIN ATOMIC
   SELECT p.postcode, p.geom FROM crimesnap.postcode_points(ARRAY[$1], ARRAY[$2]) p;
 END;
-COMMENT ON FUNCTION crimesnap.postcode_point(geometry, text) IS
-  'Where a partner extract puts one record (CSP guidance, Appendix 1): the centroid of its postcode when that has at least crimesnap.min_postcode_households households, else the nearest postcode centroid that has; a public place''s own point, with a NULL postcode, inside its area. See crimesnap.postcode_points() for many records.';
 
 -- ---- address strings (CSP guidance, Appendix 1 and section 3.2) ----
 
@@ -200,8 +190,6 @@ SET search_path FROM CURRENT
 RETURN (SELECT pg_catalog.upper(m[1]) || ' ' || pg_catalog.upper(m[2])
           FROM pg_catalog.regexp_match(address,
                  '(?:^|[^A-Za-z0-9])([A-Za-z]{1,2}[0-9][A-Za-z0-9]?) ?([0-9][A-Za-z]{2})[^A-Za-z0-9]*$') m);
-COMMENT ON FUNCTION crimesnap.address_postcode(text) IS
-  'The full UK postcode that ends an address string, upper case with one space (''W1T 4AB''), or NULL.';
 
 CREATE FUNCTION crimesnap.sanitise_address(address text)
 RETURNS text
@@ -289,8 +277,6 @@ BEGIN
   RETURN nullif(pg_catalog.array_to_string(kept, ', '), '');
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.sanitise_address(text) IS
-  'An address string without its house number, house name or flat (CSP guidance, Appendix 1): keeps street, locality and postcode. See docs/csp-guide.md for the forms it reads and what it cannot do.';
 
 CREATE FUNCTION crimesnap.replace_postcode(address text, postcode text)
 RETURNS text
@@ -425,8 +411,6 @@ BEGIN
   RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.stage_upload_detail() IS
-  'Trigger: keeps the optional section 3.2.1 fields of upload rows as crimesnap.register_batch() claims them, for crimesnap.file_upload_detail().';
 CREATE TRIGGER stage_upload_detail AFTER DELETE ON crimesnap.crime_upload
   REFERENCING OLD TABLE AS claimed
   FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.stage_upload_detail();
@@ -439,16 +423,12 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path FROM CURRENT
 RETURN CASE WHEN pg_catalog.lower(btrim(value)) IN ('y', 'yes', 't', 'true', '1') THEN true
             WHEN pg_catalog.lower(btrim(value)) IN ('n', 'no', 'f', 'false', '0') THEN false END;
-COMMENT ON FUNCTION crimesnap.parse_flag(text) IS
-  'A marker as a force supplies it (Y/N, yes/no, true/false, 1/0, any case) as a boolean; NULL when it is none of those.';
 
 CREATE FUNCTION crimesnap.parse_time(value text)
 RETURNS time
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path FROM CURRENT
 RETURN CASE WHEN value ~ '^\s*([01]?[0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?\s*$' THEN btrim(value)::time END;
-COMMENT ON FUNCTION crimesnap.parse_time(text) IS
-  'A time of day in HH:MM or HH:MM:SS form, or NULL when it is not one.';
 
 CREATE FUNCTION crimesnap.parse_date(value text)
 RETURNS date
@@ -464,8 +444,6 @@ EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
   RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.parse_date(text) IS
-  'A calendar date in YYYY-MM-DD form, or NULL when it is not one.';
 
 CREATE FUNCTION crimesnap.file_upload_detail()
 RETURNS trigger
@@ -521,8 +499,6 @@ BEGIN
   RETURN NULL;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.file_upload_detail() IS
-  'Trigger: when crimesnap.register_batch() completes a batch, files the optional section 3.2.1 fields of its loaded records in crimesnap.raw_crime_detail, screening free text with crimesnap.screen_context(), and empties the stage.';
 CREATE TRIGGER file_upload_detail AFTER UPDATE OF records_loaded ON crimesnap.batch
   FOR EACH ROW EXECUTE FUNCTION crimesnap.file_upload_detail();
 COMMENT ON TRIGGER file_upload_detail ON crimesnap.batch IS
@@ -687,8 +663,6 @@ BEGIN ATOMIC
        AND CASE WHEN p.member_role IN (SELECT r.rolname FROM pg_catalog.pg_roles r)
                 THEN pg_catalog.pg_has_role($1, p.member_role, 'MEMBER') ELSE false END);
 END;
-COMMENT ON FUNCTION crimesnap.partner_may_read(name, text, text) IS
-  'Whether role who may read the partner''s extracts of the force: it is a member of the partner''s member_role and the partner has an agreement with the force. The partner views call it with current_user.';
 
 CREATE VIEW crimesnap.my_partner_extract WITH (security_barrier) AS
 SELECT l.*

@@ -9,8 +9,6 @@ CREATE FUNCTION crimesnap.seed_guard()
 RETURNS trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'crimesnap_seed_guard';
-COMMENT ON FUNCTION crimesnap.seed_guard() IS
-  'Row trigger on the tables crimesnap''s scripts seed: marks the rows the install or upgrade script writes as seeded and every other row as not, and refuses to change or delete a seeded row outside those scripts (a restore would bring the script''s version back).';
 
 DO $seeded$
 DECLARE
@@ -87,8 +85,6 @@ BEGIN
   RETURN NEW;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.secret_restore() IS
-  'BEFORE INSERT trigger on crimesnap.secret: a secret CREATE EXTENSION generated, inserted again from_install (as a restore''s COPY does), takes the inserted value instead of failing. This is how a restore puts the dumped id key in place of the one CREATE EXTENSION generated.';
 CREATE TRIGGER secret_restore BEFORE INSERT ON crimesnap.secret
   FOR EACH ROW EXECUTE FUNCTION crimesnap.secret_restore();
 COMMENT ON TRIGGER secret_restore ON crimesnap.secret IS
@@ -145,8 +141,6 @@ CREATE FUNCTION crimesnap.drop_guard()
 RETURNS event_trigger
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'crimesnap_drop_guard';
-COMMENT ON FUNCTION crimesnap.drop_guard() IS
-  'Event trigger: refuses DROP EXTENSION crimesnap, and a DROP ... CASCADE of an extension it requires or of a schema it or such an extension lives in, while crimesnap.dumped_rows() finds data, unless crimesnap.allow_drop_with_data is on.';
 CREATE EVENT TRIGGER crimesnap_drop_guard ON ddl_command_start
   WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
   EXECUTE FUNCTION crimesnap.drop_guard();

@@ -62,8 +62,6 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT nullif(pg_catalog.lower(pg_catalog.btrim(pg_catalog.regexp_replace($1, '\s+', ' ', 'g'))), '')
 $fn$;
-COMMENT ON FUNCTION crimesnap.outcome_key(text) IS
-  'Matching key of an outcome as a force writes it: lower case, runs of white space as one space, trimmed; NULL when nothing is left.';
 
 CREATE TABLE crimesnap.outcome_code (
   force_id     text REFERENCES crimesnap.force ON UPDATE CASCADE ON DELETE CASCADE,
@@ -103,8 +101,6 @@ AS $fn$
    WHERE o.outcome_code = crimesnap.outcome_key($2) AND (o.force_id IS NULL OR o.force_id = $1)
    ORDER BY o.force_id NULLS LAST LIMIT 1
 $fn$;
-COMMENT ON FUNCTION crimesnap.map_outcome(text, text) IS
-  'The police.uk outcome category a force''s outcome maps to (its own entry first, then police.uk''s names and codes), or NULL when it maps to nothing.';
 
 -- ---- each record's outcome history ----
 
@@ -176,8 +172,6 @@ BEGIN
   RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.record_outcomes(integer, text[], text[]) IS
-  'Internal: adds to crimesnap.outcome_history the outcomes a batch carries for the given references (pairwise arrays; the last one given for a reference wins), in the batch''s month, where they differ from the outcome in force. Called by register_batch() for the rows it loads and for rows that resend a record. Returns the rows written.';
 
 CREATE FUNCTION crimesnap.outcome_as_of(force text, crime_ref text, horizon date)
 RETURNS text
@@ -188,8 +182,6 @@ AS $fn$
    WHERE h.force_id = $1 AND h.crime_ref = $2 AND h.month <= $3
    ORDER BY h.month DESC LIMIT 1
 $fn$;
-COMMENT ON FUNCTION crimesnap.outcome_as_of(text, text, date) IS
-  'A record''s outcome (police.uk slug) in force at the end of a month: the newest of its outcome history up to that month, or NULL.';
 
 CREATE FUNCTION crimesnap.outcome_horizon(force text)
 RETURNS date
@@ -200,8 +192,6 @@ BEGIN
   RETURN (SELECT max(p.month) FROM crimesnap.publication p WHERE p.force_id = outcome_horizon.force);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.outcome_horizon(text) IS
-  'The newest month a force has published: outcomes that took effect up to it are public, later ones wait for their month''s publication.';
 
 CREATE FUNCTION crimesnap.refresh_published_outcomes(force text)
 RETURNS integer
@@ -222,8 +212,6 @@ BEGIN
   RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.refresh_published_outcomes(text) IS
-  'Internal: sets every street-level record of a force to its outcome as of the newest month the force has published, so that a resent record shows its new outcome once the month that carried it is published. In the caller''s transaction and under its lock. Returns the rows changed.';
 
 CREATE VIEW crimesnap.unmapped_outcome AS
 SELECT h.force_id, h.as_supplied, pg_catalog.count(*) AS records,
@@ -251,8 +239,6 @@ AS $fn$
            CASE WHEN pg_catalog.getdatabaseencoding() = 'UTF8' THEN pg_catalog.normalize($1, 'NFC') ELSE $1 END,
            '[\s\u00a0]+', ' ', 'g')), '')
 $fn$;
-COMMENT ON FUNCTION crimesnap.normalise_context(text) IS
-  'The form a context is reviewed and published in: Unicode NFC, every run of white space as one space, trimmed; NULL when nothing is left. Case and punctuation are kept: an approval is for that exact text.';
 
 CREATE FUNCTION crimesnap.context_caller()
 RETURNS name
@@ -263,8 +249,6 @@ AS $fn$
   SELECT CASE WHEN pg_catalog.current_setting('role') = 'none' THEN SESSION_USER
               ELSE pg_catalog.current_setting('role')::name END
 $fn$;
-COMMENT ON FUNCTION crimesnap.context_caller() IS
-  'Internal: the role that called, as SET ROLE chose it (the session user when none), also inside a SECURITY DEFINER function.';
 
 -- Published contexts are found by the normalised text of the raw record.
 CREATE INDEX raw_crime_context ON crimesnap.raw_crime (force_id, crimesnap.normalise_context(context))
@@ -386,8 +370,6 @@ AS $fn$
     RETURNING 1)
   SELECT count(*)::integer FROM added
 $fn$;
-COMMENT ON FUNCTION crimesnap.note_contexts(integer) IS
-  'Internal: registers for review every context text of a batch''s records not seen before (pending, with the screen''s finding). Returns the new texts.';
 
 -- The one check that a caller may decide on a force's texts.  It stands alone so that the
 -- force binding of docs/security.md replaces its body, not its callers.
@@ -408,8 +390,6 @@ BEGIN
   END IF;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.check_context_reviewer(text) IS
-  'Internal: fails unless the caller may decide on the force''s context texts and policy. Every context review function calls it first.';
 
 CREATE FUNCTION crimesnap.apply_contexts(force text)
 RETURNS integer
@@ -435,8 +415,6 @@ BEGIN
   RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.apply_contexts(text) IS
-  'Internal: brings the context of every published record of a force in line with the decisions: the approved text while the force publishes context, none otherwise. Returns the records changed.';
 
 CREATE FUNCTION crimesnap.set_context_publication(force text, publish boolean, reason text)
 RETURNS integer
@@ -464,8 +442,6 @@ BEGIN
   RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.set_context_publication(text, boolean, text) IS
-  'Turns publication of context on or off for a force (off by default), with a reason for the audit trail. On: approved texts appear at once on the months on the map. Off: every context is withdrawn from everything published. Returns the records changed.';
 
 CREATE FUNCTION crimesnap.decide_context(context_id bigint, action text, reason text, override_reason text)
 RETURNS integer
@@ -528,8 +504,6 @@ BEGIN
   RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.decide_context(bigint, text, text, text) IS
-  'Internal: the one path of approve_context(), reject_context() and revoke_context(): checks the caller and the text''s state, records the decision and its audit entry, and applies it to everything published. Returns the published records changed.';
 
 CREATE FUNCTION crimesnap.approve_context(context_id bigint, reason text DEFAULT NULL, override_reason text DEFAULT NULL)
 RETURNS integer
@@ -539,8 +513,6 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT crimesnap.decide_context($1, 'approve', $2, $3)
 $fn$;
-COMMENT ON FUNCTION crimesnap.approve_context(bigint, text, text) IS
-  'Approves a context text of the caller''s force for publication, once: it is reused in every later month. A text the screen flags needs override_reason. While the force publishes context, the text appears at once on the months on the map. Returns the records it now shows on.';
 
 CREATE FUNCTION crimesnap.reject_context(context_id bigint, reason text)
 RETURNS integer
@@ -550,8 +522,6 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT crimesnap.decide_context($1, 'reject', $2, NULL)
 $fn$;
-COMMENT ON FUNCTION crimesnap.reject_context(bigint, text) IS
-  'Rejects a pending context text, with a reason: it is never published, and its records stay published without context.';
 
 CREATE FUNCTION crimesnap.revoke_context(context_id bigint, reason text)
 RETURNS integer
@@ -561,8 +531,6 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
   SELECT crimesnap.decide_context($1, 'revoke', $2, NULL)
 $fn$;
-COMMENT ON FUNCTION crimesnap.revoke_context(bigint, text) IS
-  'Revokes an approval, with a reason: the text is withdrawn at once from everything published and from later publications. Returns the records it was withdrawn from.';
 
 CREATE FUNCTION crimesnap.remap_outcomes(force text)
 RETURNS integer
@@ -590,8 +558,6 @@ BEGIN
   RETURN n;
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.remap_outcomes(text) IS
-  'After a force has added mappings to crimesnap.outcome_code: maps its outcome history rows that mapped to nothing before, and updates what is published. Returns the history rows now mapped.';
 
 -- ---- section 40: loading ----
 UPDATE crimesnap.reject_reason SET description = 'the context looked like it held personal data (crimesnap 0.1.0; since 0.2.0 such a row loads and its context waits for review)', fix = 'Remove postcodes, house numbers with street names, phone numbers, email addresses and vehicle registrations from the context.' WHERE reason_code = 'personal_data_in_context';
@@ -600,212 +566,6 @@ COMMENT ON COLUMN crimesnap.crime_upload.outcome IS 'Latest outcome: a police.uk
 COMMENT ON COLUMN crimesnap.crime_upload.context IS 'Free-text context. Published only once the force approved that exact text (crimesnap.context_review), and only if the force publishes context.';
 COMMENT ON COLUMN crimesnap.raw_crime.outcome IS 'Outcome as uploaded with this version of the record; crimesnap.outcome_history holds what is published.';
 COMMENT ON COLUMN crimesnap.raw_crime.context IS 'Context as uploaded (trimmed). Published only as an approved crimesnap.context_text.';
-COMMENT ON FUNCTION crimesnap.screen_context(text) IS
-  'The kind of personal data a free text seems to hold (see docs/loading.md for the kinds, what it catches and its measured recall), or NULL. It helps the force''s reviewer: a flagged context needs an override reason to be approved.';
-CREATE OR REPLACE FUNCTION crimesnap.register_batch(
-  force            text,
-  month            date,
-  records_supplied integer,
-  supplying_agency text,
-  supplier_name    text,
-  supplier_contact text,
-  dataset_name     text,
-  file_format      text DEFAULT 'crimesnap upload CSV 1',
-  date_supplied    date DEFAULT CURRENT_DATE,
-  caveats          text DEFAULT NULL)
-RETURNS crimesnap.batch
-LANGUAGE plpgsql
-SECURITY DEFINER
-SET search_path FROM CURRENT
-AS $fn$
-DECLARE
-  m date := pg_catalog.date_trunc('month', register_batch.month)::date;
-  b crimesnap.batch;
-  n_loaded integer;
-  n_rejected integer;
-  missing text;
-  id_key bytea;
-BEGIN
-  IF register_batch.force IS NULL OR register_batch.month IS NULL THEN
-    RAISE EXCEPTION 'force and month must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  IF NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = register_batch.force) THEN
-    RAISE EXCEPTION 'force "%" does not exist', register_batch.force
-      USING ERRCODE = 'foreign_key_violation',
-            HINT = 'Add it to crimesnap.force first, or use its force_id.';
-  END IF;
-  IF records_supplied IS NULL OR records_supplied < 0 THEN
-    RAISE EXCEPTION 'records_supplied is %, not the number of records the force supplied', coalesce(records_supplied::text, 'NULL')
-      USING ERRCODE = 'invalid_parameter_value',
-            HINT = 'Give the record count from the supplier''s metadata (CSP guidance 3.4), not counted from the file.';
-  END IF;
-  SELECT pg_catalog.string_agg(x.name, ', ') INTO missing
-    FROM (VALUES ('supplying_agency', supplying_agency), ('supplier_name', supplier_name),
-                 ('supplier_contact', supplier_contact), ('dataset_name', dataset_name),
-                 ('file_format', file_format), ('date_supplied', date_supplied::text)) AS x(name, value)
-   WHERE x.value IS NULL OR btrim(x.value) = '';
-  IF missing IS NOT NULL THEN
-    RAISE EXCEPTION 'batch metadata is missing: %', missing
-      USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Section 3.4 of the CSP information-sharing guidance asks for every one of them with each supply.';
-  END IF;
-
-  -- A batch and a publication of the same force never interleave, so that a publication
-  -- sees either all of a batch or none of it.
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('crimesnap.publish'), pg_catalog.hashtext(register_batch.force));
-
-  INSERT INTO crimesnap.batch AS x
-    (force_id, month, supplying_agency, supplier_name, supplier_contact, dataset_name,
-     period_start, period_end, file_format, records_supplied, date_supplied, caveats,
-     records_loaded, records_rejected)
-  VALUES (register_batch.force, m, supplying_agency, supplier_name, supplier_contact, dataset_name,
-          m, (m + interval '1 month - 1 day')::date, file_format, records_supplied, date_supplied, caveats,
-          0, records_supplied)
-  RETURNING x.* INTO b;
-
-  -- Claim this force's rows, and rows that name no known force (they are rejected here
-  -- rather than left behind).  A failure below rolls the claim back with everything else.
-  CREATE TEMP TABLE cs_upload ON COMMIT DROP AS
-  WITH claimed AS (
-    DELETE FROM crimesnap.crime_upload u
-     WHERE u.force IS NOT DISTINCT FROM register_batch.force
-        OR NOT EXISTS (SELECT FROM crimesnap.force f WHERE f.force_id = u.force)
-    RETURNING u.*)
-  SELECT c.*,
-         nullif(btrim(c.crime_ref), '') AS ref,
-         upper(btrim(c.offence_code)) AS code,
-         CASE WHEN c.committed_on ~ '^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T].*)?$' THEN
-           CASE WHEN substr(btrim(c.committed_on), 6, 2)::int BETWEEN 1 AND 12
-                 AND substr(btrim(c.committed_on), 9, 2)::int BETWEEN 1 AND
-                     extract(day FROM make_date(substr(btrim(c.committed_on), 1, 4)::int,
-                                                substr(btrim(c.committed_on), 6, 2)::int, 1)
-                                      + interval '1 month - 1 day')::int
-                 AND substr(btrim(c.committed_on), 1, 4)::int > 0
-                THEN substr(btrim(c.committed_on), 1, 10)::date END
-         END AS committed,
-         CASE WHEN nullif(btrim(c.easting), '') IS NULL AND nullif(btrim(c.northing), '') IS NULL THEN 'none'
-              WHEN c.easting ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$' AND c.northing ~ '^\s*[+-]?[0-9]+(\.[0-9]+)?\s*$'
-               AND btrim(c.easting)::float8 BETWEEN 0 AND 700000
-               AND btrim(c.northing)::float8 BETWEEN 0 AND 1300000 THEN 'ok'
-              ELSE 'bad' END AS loc_state
-    FROM claimed c;
-  -- The temporary tables declared for plpgsql_check, which cannot see them before they exist.
-  PERFORM 'PRAGMA:TABLE: cs_upload (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text)';
-  ANALYZE pg_temp.cs_upload;
-
-  CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
-  SELECT u.*, loc.geom, loc.neighbourhood_id,
-         CASE
-           WHEN u.force IS DISTINCT FROM register_batch.force THEN 'unknown_force'
-           WHEN u.ref IS NULL THEN 'missing_reference'
-           WHEN u.dup > 1 THEN 'duplicate_reference'
-           WHEN u.code IS DISTINCT FROM 'ASB' AND NOT EXISTS (
-                  SELECT FROM crimesnap.offence_code o
-                   WHERE o.offence_code = u.code
-                     AND (o.force_id IS NULL OR o.force_id = register_batch.force)) THEN 'unknown_offence_code'
-           WHEN u.committed IS NULL THEN 'invalid_date'
-           WHEN pg_catalog.date_trunc('month', u.committed) <> m THEN 'date_outside_month'
-           WHEN u.loc_state = 'bad' THEN 'impossible_coordinates'
-           WHEN u.loc_state = 'ok' AND loc.neighbourhood_id IS NULL THEN 'outside_force_area'
-           WHEN u.loc_state = 'none' AND nullif(btrim(u.neighbourhood), '') IS NOT NULL
-                AND NOT EXISTS (SELECT FROM crimesnap.neighbourhood n
-                                 WHERE n.neighbourhood_id = btrim(u.neighbourhood)
-                                   AND n.force_id = register_batch.force) THEN 'unknown_neighbourhood'
-         END AS reason_code
-    FROM (SELECT x.*, row_number() OVER (PARTITION BY x.force, x.ref ORDER BY x.upload_row) AS dup
-            FROM pg_temp.cs_upload x) u
-    LEFT JOIN LATERAL (
-      SELECT g.geom,
-             CASE WHEN u.loc_state = 'ok' THEN
-               (SELECT n.neighbourhood_id FROM crimesnap.neighbourhood n
-                 WHERE n.force_id = register_batch.force AND ST_Intersects(n.geom, g.geom)
-                 ORDER BY n.neighbourhood_id COLLATE "C" LIMIT 1)
-             ELSE nullif(btrim(u.neighbourhood), '') END AS neighbourhood_id
-        FROM (SELECT CASE WHEN u.loc_state = 'ok'
-                          THEN ST_SetSRID(ST_MakePoint(btrim(u.easting)::float8, btrim(u.northing)::float8), 27700)
-                     END AS geom) g) loc ON true;
-  PERFORM 'PRAGMA:TABLE: cs_checked (upload_row bigint, force text, crime_ref text, offence_code text, committed_on text, easting text, northing text, neighbourhood text, outcome text, context text, loaded_by name, loaded_at timestamp with time zone, ref text, code text, committed date, loc_state text, context_finding text, outcome_finding text, dup bigint, geom geometry, neighbourhood_id text, reason_code text)';
-  -- Temporary tables have no statistics until analysed, and the plans below join them.
-  ANALYZE pg_temp.cs_checked;
-
-  -- A reference already live from an earlier batch is being resubmitted: the new row wins,
-  -- and keeps the persistent id, which depends on force and reference only.
-  UPDATE crimesnap.raw_crime r SET superseded_by_batch = b.batch_id
-    FROM pg_temp.cs_checked c
-   WHERE c.reason_code IS NULL AND r.superseded_by_batch IS NULL
-     AND r.force_id = register_batch.force AND r.crime_ref = c.ref;
-
-  SELECT s.value INTO id_key FROM crimesnap.secret s WHERE s.name = 'persistent_id_key';
-  INSERT INTO crimesnap.raw_crime
-    (batch_id, force_id, crime_ref, persistent_id, month, offence_code, committed_on, geom,
-     neighbourhood_id, outcome, context)
-  SELECT b.batch_id, register_batch.force, c.ref, crimesnap.persistent_id_with_key(id_key, register_batch.force, c.ref),
-         m, c.code, c.committed, c.geom, c.neighbourhood_id,
-         nullif(btrim(c.outcome), ''), nullif(btrim(c.context), '')
-    FROM pg_temp.cs_checked c
-   WHERE c.reason_code IS NULL
-   ORDER BY c.upload_row;
-  GET DIAGNOSTICS n_loaded = ROW_COUNT;
-
-  -- Free text is never published as written: the outcome goes into the record's outcome
-  -- history as a police.uk category, and a context text waits for the force's review.
-  PERFORM crimesnap.record_outcomes(b.batch_id,
-            (SELECT pg_catalog.array_agg(c.ref ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL),
-            (SELECT pg_catalog.array_agg(c.outcome ORDER BY c.upload_row) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL));
-  PERFORM crimesnap.note_contexts(b.batch_id);
-
-  -- The reason quotes the offending value, except for personal data, where it names only
-  -- the kind found, so that lists of reasons can be shared without the data itself.
-  INSERT INTO crimesnap.reject (batch_id, upload_row, force_id, crime_ref, reason_code, reason, row_data)
-  SELECT b.batch_id, c.upload_row, register_batch.force, c.ref, c.reason_code,
-         rr.description || CASE c.reason_code
-           WHEN 'unknown_force' THEN pg_catalog.format(' (%s)', coalesce(c.force, 'empty'))
-           WHEN 'duplicate_reference' THEN pg_catalog.format(' (%s rows of the batch have it)',
-                                                             (SELECT count(*) FROM pg_temp.cs_checked d WHERE d.ref = c.ref AND d.force = c.force))
-           WHEN 'unknown_offence_code' THEN pg_catalog.format(' (%s)', coalesce(nullif(c.code, ''), 'empty'))
-           WHEN 'invalid_date' THEN pg_catalog.format(' (%s)', coalesce(c.committed_on, 'empty'))
-           WHEN 'date_outside_month' THEN pg_catalog.format(' (%s is not in %s)', pg_catalog.to_char(c.committed, 'YYYY-MM-DD'), pg_catalog.to_char(m, 'YYYY-MM'))
-           WHEN 'impossible_coordinates' THEN pg_catalog.format(' (easting %s, northing %s)',
-                                                               coalesce(nullif(btrim(c.easting), ''), 'empty'),
-                                                               coalesce(nullif(btrim(c.northing), ''), 'empty'))
-           WHEN 'outside_force_area' THEN pg_catalog.format(' (%s, %s is not in any neighbourhood of %s)',
-                                                           btrim(c.easting), btrim(c.northing), register_batch.force)
-           WHEN 'unknown_neighbourhood' THEN pg_catalog.format(' (%s)', c.neighbourhood)
-           ELSE '' END,
-         pg_catalog.jsonb_build_object(
-           'force', c.force, 'crime_ref', c.crime_ref, 'offence_code', c.offence_code,
-           'committed_on', c.committed_on, 'easting', c.easting, 'northing', c.northing,
-           'neighbourhood', c.neighbourhood, 'outcome', c.outcome, 'context', c.context)
-    FROM pg_temp.cs_checked c
-    JOIN crimesnap.reject_reason rr ON rr.reason_code = c.reason_code
-   ORDER BY c.upload_row;
-  GET DIAGNOSTICS n_rejected = ROW_COUNT;
-
-  IF n_loaded + n_rejected <> records_supplied THEN
-    RAISE EXCEPTION 'batch for force % month % has % records, but the supplier says % were supplied',
-                    register_batch.force, pg_catalog.to_char(m, 'YYYY-MM'), n_loaded + n_rejected, records_supplied
-      USING ERRCODE = 'data_exception',
-            DETAIL = pg_catalog.format('%s rows would have loaded and %s been rejected from crimesnap.crime_upload; loaded + rejected must equal supplied.',
-                                       n_loaded, n_rejected),
-            HINT = 'Check that the whole file was copied into crimesnap.crime_upload and nothing else, then register the batch again with the supplier''s record count. Nothing was kept: the rows are still in crimesnap.crime_upload.';
-  END IF;
-
-  -- Corrected rows: an earlier reject of a reference this batch has now loaded is resolved.
-  UPDATE crimesnap.reject r
-     SET resolved_by_batch = b.batch_id, resolved_crime_id = rc.crime_id
-    FROM crimesnap.raw_crime rc
-   WHERE rc.batch_id = b.batch_id AND r.force_id = register_batch.force
-     AND r.crime_ref = rc.crime_ref AND r.resolved_by_batch IS NULL;
-
-  UPDATE crimesnap.batch x SET records_loaded = n_loaded, records_rejected = n_rejected
-   WHERE x.batch_id = b.batch_id
-  RETURNING x.* INTO b;
-  DROP TABLE pg_temp.cs_upload, pg_temp.cs_checked;
-  RETURN b;
-END
-$fn$;
-COMMENT ON FUNCTION crimesnap.register_batch(text, date, integer, text, text, text, text, text, date, text) IS
-  'Validates the force''s rows in crimesnap.crime_upload into crimesnap.raw_crime and crimesnap.reject, records the batch''s metadata (CSP guidance 3.4), resolves earlier rejects the batch corrects, and fails, keeping nothing, unless loaded + rejected = records_supplied.';
 
 -- ---- section 50: publication ----
 COMMENT ON COLUMN crimesnap.published_crime.outcome IS 'Last outcome: a police.uk outcome category (slug), the record''s outcome as of the newest month its force has published; NULL for none.';
@@ -1003,8 +763,6 @@ BEGIN
      AND p.status = 'street-level' AND p.month < newest.month - pg_catalog.make_interval(months => n - 1);
 END
 $fn$;
-COMMENT ON FUNCTION crimesnap.audit_publication(text, date) IS
-  'Proves the publication rules on the data as it is now, for a force and month (default: all): location labels, LSOAs, neighbourhoods, outcomes from the vocabulary and as recorded, context only as approved, persistent ids, withdrawals, every record accounted for, totals, trend cells, timing. One row per violation, none when clean.';
 
 -- ---- section 60: the web contract ----
 CREATE OR REPLACE VIEW crimesnap.published_street_crime AS

@@ -39,8 +39,6 @@ AS $fn$
       THEN 'the label is neither a loaded street name nor a class in crimesnap.place_class, so it could be a building''s name'
   END
 $fn$;
-COMMENT ON FUNCTION crimesnap.location_label_problem(text) IS
-  'Why a snap point label may not be published as "On or near <label>" (a house number, a postcode, a building name), or NULL when it may.';
 
 -- ---- 60-api: WGS84 columns, six decimals ----
 CREATE OR REPLACE VIEW crimesnap.published_street_crime AS

@@ -140,8 +140,6 @@ CREATE FUNCTION crimesnap.associate_addresses(addresses crimesnap.address_input[
 RETURNS TABLE (address_id bigint, street_id bigint, matched_by text, distance double precision)
 LANGUAGE C IMMUTABLE PARALLEL SAFE COST 100000
 AS 'MODULE_PATHNAME', 'crimesnap_associate_addresses';
-COMMENT ON FUNCTION crimesnap.associate_addresses(crimesnap.address_input[], crimesnap.street_input[], double precision) IS
-  'Associates each address with one street: the nearest street of its own (normalised) name within max_name_distance, else the nearest street; only streets of the address''s own area (rows without an area form one area). Ties go to the lowest street id. One row per address; street_id is NULL when its area has no street.';
 
 CREATE FUNCTION crimesnap.select_snap_points(candidates crimesnap.snap_candidate[],
                                              addresses crimesnap.address_input[],
@@ -149,8 +147,6 @@ CREATE FUNCTION crimesnap.select_snap_points(candidates crimesnap.snap_candidate
 RETURNS TABLE (rank bigint, kept boolean, catchment integer, reason text)
 LANGUAGE C STABLE PARALLEL SAFE COST 100000
 AS 'MODULE_PATHNAME', 'crimesnap_select_snap_points';
-COMMENT ON FUNCTION crimesnap.select_snap_points(crimesnap.snap_candidate[], crimesnap.address_input[], integer) IS
-  'Chooses snap points from candidates (ordered by rank, the tie-break): removes the smallest invalid catchment until every street point serves at least min_addresses addresses (NULL: crimesnap.min_addresses) and every place none or that many, then admits force points that take no point below it. Only the addresses'' points and areas count. One row per candidate.';
 
 REVOKE ALL ON FUNCTION crimesnap.associate_addresses(crimesnap.address_input[], crimesnap.street_input[], double precision),
                        crimesnap.select_snap_points(crimesnap.snap_candidate[], crimesnap.address_input[], integer)

@@ -8,8 +8,6 @@ RETURNS TABLE (neighbourhood_id text, addresses bigint)
 LANGUAGE sql STABLE
 SET search_path FROM CURRENT
 AS $fn$ SELECT NULL::text, NULL::bigint $fn$;
-COMMENT ON FUNCTION crimesnap.area_address_count(text[], bigint) IS
-  'crimesnap.area_addresses() for the given neighbourhoods only, each count stopping at cap: exact below cap, cap meaning at least that many. What publication and its audit use to test "at least crimesnap.min_addresses, or none" without counting the whole country.';
 REVOKE ALL ON FUNCTION crimesnap.area_address_count(text[], bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION crimesnap.area_address_count(text[], bigint) TO crimesnap_publisher;
 
