@@ -344,20 +344,23 @@ SET search_path FROM CURRENT
 AS $fn$
   -- Recomputed from the addresses as they are now, not read from the stored counts, and
   -- with PostGIS rather than the builder's C code, so that the audit checks the builder.
+  -- Each address's nearest point is searched once (a join, not a scalar subquery, which
+  -- the planner would evaluate twice: as the join key and as the output), then counted.
   WITH v AS (
     SELECT coalesce($1, (SELECT s.version FROM crimesnap.snap_point_set s WHERE s.is_current)) AS version
-  ), nearest AS (
-    SELECT (SELECT p.point_id FROM crimesnap.snap_point p, v
-             WHERE p.version = v.version AND p.neighbourhood_id = nb.neighbourhood_id
-             ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) AS point_id
+  ), served AS (
+    SELECT x.point_id, pg_catalog.count(*) AS addresses
       FROM crimesnap.postal_address a
       CROSS JOIN LATERAL (SELECT crimesnap.neighbourhood_at(a.geom) AS neighbourhood_id) nb
+      CROSS JOIN LATERAL (SELECT p.point_id FROM crimesnap.snap_point p, v
+                           WHERE p.version = v.version AND p.neighbourhood_id = nb.neighbourhood_id
+                           ORDER BY p.geom <-> a.geom, p.point_id LIMIT 1) x
+     GROUP BY x.point_id
   )
-  SELECT p.point_id, pg_catalog.count(n.point_id)
+  SELECT p.point_id, coalesce(n.addresses, 0::bigint)
     FROM crimesnap.snap_point p
     JOIN v ON p.version = v.version
-    LEFT JOIN nearest n ON n.point_id = p.point_id
-   GROUP BY p.point_id
+    LEFT JOIN served n ON n.point_id = p.point_id
 $fn$;
 COMMENT ON FUNCTION crimesnap.catchments(integer) IS
   'Catchment size of every point of a set (default: the current set): the distinct postal addresses (crimesnap.postal_address) whose nearest point inside their own neighbourhood is that point, ties to the lowest point id. Computed with PostGIS, independently of the builder.';
@@ -838,7 +841,11 @@ BEGIN
    WHERE s.version = v;
 
   -- The audit recomputes every catchment with PostGIS, independently of the C code above; a
-  -- set that fails it is never stored.
+  -- set that fails it is never stored.  It reads the rows just written: plan it with their
+  -- statistics, not with those of the empty tables of a first build.
+  SELECT pg_catalog.count(*) INTO n FROM crimesnap.snap_point p WHERE p.version = v;
+  PERFORM crimesnap.analyse_if_grown('crimesnap.snap_point'::pg_catalog.regclass, n::bigint);
+  PERFORM crimesnap.analyse_if_grown('crimesnap.snap_point_catchment'::pg_catalog.regclass, n::bigint);
   SELECT pg_catalog.count(*) INTO n FROM crimesnap.audit_snap_points(v);
   IF n > 0 THEN
     RAISE EXCEPTION 'snap point set % failed its own audit with % violations', v, n

@@ -187,7 +187,12 @@ CREATE TABLE crimesnap.published_crime (
   CHECK ((point_id IS NULL) = (no_location_reason IS NOT NULL))
 );
 CREATE INDEX ON crimesnap.published_crime (force_id, month);
-CREATE INDEX ON crimesnap.published_crime (snap_version, point_id);
+-- By snap point: the foreign key's index, the API's spatial searches (points first, then
+-- their crimes), and a tile's counts by category from the index alone (once autovacuum has
+-- marked the pages all-visible after a publication).  One index serves all three: a second,
+-- plain one on (snap_version, point_id) cost every published row one more index entry.
+CREATE INDEX published_crime_point_counts ON crimesnap.published_crime (snap_version, point_id)
+  INCLUDE (month, force_id, category);
 CREATE INDEX ON crimesnap.published_crime (persistent_id);
 COMMENT ON TABLE crimesnap.published_crime IS
   'Exactly what is public at street level now: no coordinates and no reference numbers, a row''s location is its snap point. Rows leave when their month rolls off (into crimesnap.trend_member) or when they are withdrawn.';
@@ -853,9 +858,6 @@ DECLARE
   opens date;
   v integer := crimesnap.current_snap_version();
   keep_from date;
-  ids bigint[];
-  geoms geometry[];
-  nbs text[];
   n_withheld integer;
   bad text;
   problem record;
@@ -988,11 +990,6 @@ BEGIN
            ORDER BY pp.persistent_id, pp.first_published_at, pp.point_id) h
    WHERE h.persistent_id = l.persistent_id;
 
-  SELECT pg_catalog.array_agg(l.crime_id ORDER BY l.crime_id), pg_catalog.array_agg(l.geom ORDER BY l.crime_id),
-         pg_catalog.array_agg(l.neighbourhood_id ORDER BY l.crime_id)
-    INTO ids, geoms, nbs
-    FROM pg_temp.cs_live l WHERE l.geom IS NOT NULL AND l.neighbourhood_id IS NOT NULL AND l.pin_point IS NULL;
-
   INSERT INTO crimesnap.published_crime
     (crime_id, force_id, month, persistent_id, category, snap_version, point_id, neighbourhood_id,
      outcome, context, no_location_reason)
@@ -1009,7 +1006,11 @@ BEGIN
                                                   crimesnap.setting('max_snap_distance'))
          END
     FROM pg_temp.cs_live l
-    LEFT JOIN crimesnap.snap_many(coalesce(ids, '{}'), coalesce(geoms, '{}'), coalesce(nbs, '{}')) s ON s.id = l.crime_id
+    -- A record not pinned to an earlier position snaps inside the neighbourhood its
+    -- location lies in, one call a row (no arrays: a month of any size streams through).
+    CROSS JOIN LATERAL (
+      SELECT CASE WHEN l.geom IS NOT NULL AND l.neighbourhood_id IS NOT NULL AND l.pin_point IS NULL
+                  THEN crimesnap.snap(l.geom, l.neighbourhood_id) END AS point_id) s
     CROSS JOIN LATERAL (
       SELECT CASE WHEN l.pin_point IS NOT NULL AND l.pin_problem IS NULL THEN l.pin_version ELSE v END AS version,
              CASE WHEN l.pin_point IS NOT NULL THEN CASE WHEN l.pin_problem IS NULL THEN l.pin_point END

@@ -93,7 +93,6 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_category(text, text) IS
 CREATE FUNCTION crimesnap_api.police_uk_coordinate(value double precision)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path FROM CURRENT
 AS $fn$
   SELECT pg_catalog.round($1::numeric, 6)::text
 $fn$;
@@ -101,11 +100,17 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_coordinate(double precision) IS
   'A latitude or longitude as police.uk writes it: text with exactly six decimals, trailing zeros kept (-0.106220).';
 
 -- ---- one crime, as police.uk shows it ----
+-- police_uk_coordinate() (above) and police_uk_crime() run once per crime of every answer,
+-- so they are written to be inlined into the query that calls them: one SELECT of one
+-- expression, invoker's rights, no SET clause (a function with one is never inlined, and
+-- costs a GUC save and restore a row), and no stronger volatility than its parts
+-- (json_build_object is STABLE: an IMMUTABLE wrapper of it is not inlined).  Every name in
+-- them is schema-qualified, so they mean the same under any search_path; they are the only
+-- SQL functions here without a pinned one (test/sql/00_install.sql lists them).
 
 CREATE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.street_crime)
 RETURNS json
-LANGUAGE sql IMMUTABLE
-SET search_path FROM CURRENT
+LANGUAGE sql STABLE
 AS $fn$
   SELECT pg_catalog.json_build_object(
     'category', ($1).category,
@@ -128,8 +133,7 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_crime(crimesnap_api.street_crime) IS
 
 CREATE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.no_location_crime)
 RETURNS json
-LANGUAGE sql IMMUTABLE
-SET search_path FROM CURRENT
+LANGUAGE sql STABLE
 AS $fn$
   SELECT pg_catalog.json_build_object(
     'category', ($1).category,
@@ -450,10 +454,8 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_csv_file(text, text, boolean) IS
 
 -- ---- vector tiles ----
 
--- A tile counts the crimes of its snap points by category: this index answers that from the
--- index alone (once autovacuum has marked the pages all-visible after a publication).
-CREATE INDEX published_crime_point_counts ON crimesnap.published_crime (snap_version, point_id)
-  INCLUDE (month, force_id, category);
+-- A tile counts the crimes of its snap points by category from the index alone:
+-- published_crime_point_counts (section 50) covers it.
 
 CREATE FUNCTION crimesnap.tile_features(z integer, x integer, y integer, month date)
 RETURNS TABLE (street_id bigint, street_name text, crimes integer, by_category jsonb, geom geometry)

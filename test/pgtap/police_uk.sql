@@ -15,7 +15,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(76);
+SELECT plan(78);
 \o /dev/null
 -- A trunk road with no name but a road number, with 14 addresses beside it, before the build.
 INSERT INTO crimesnap.street (street_id, name, highway, geom, ref)
@@ -266,6 +266,29 @@ SELECT is((SELECT count(*) FROM (
              SELECT street_id, crimes::bigint, by_category FROM crimesnap.tile_features(:tile_z, :tile_x, :tile_y, '2026-10-01')) x), 0::bigint,
   'and every such point is in the tile');
 SELECT ok((SELECT count(*) FROM crimesnap.tile_features(:tile_z, :tile_x, :tile_y, '2026-10-01')) > 3, 'which has several');
+
+-- ---- the per-crime JSON is inlined, not called per row ----
+-- A call per crime of a SQL function with a SET clause cost half of a 1-mile search on the
+-- national bench (docs/benchmarks.md).  The plan of a crimes-street query shows
+-- json_build_object in place of the call; with `SET search_path` put back on
+-- police_uk_crime() (as it was), both checks failed: the plan names the function.
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  plan text := '';
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (VERBOSE, COSTS OFF) ' || q LOOP
+    plan := plan || line || E'\n';
+  END LOOP;
+  RETURN plan;
+END
+$$;
+SELECT ok(pg_temp.plan_of($$SELECT pg_catalog.json_agg(crimesnap_api.police_uk_crime(c)) FROM crimesnap_api.street_crime c$$)
+          !~ 'police_uk_(crime|coordinate)\(',
+  'police_uk_crime() and police_uk_coordinate() of a street crime are inlined into the query');
+SELECT ok(pg_temp.plan_of($$SELECT pg_catalog.json_agg(crimesnap_api.police_uk_crime(c)) FROM crimesnap_api.no_location_crime c$$)
+          !~ 'police_uk_crime\(',
+  'and police_uk_crime() of a crime without a location');
 
 SELECT * FROM finish();
 ROLLBACK;

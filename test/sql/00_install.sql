@@ -23,12 +23,19 @@ SELECT c.oid::regclass AS relation, a.attname AS undocumented_column
    AND col_description(c.oid, a.attnum) IS NULL
  ORDER BY 1, 2;
 
--- Every SQL-language function pins its search_path: pg_catalog first, pg_temp last.
+-- Every SQL-language function pins its search_path: pg_catalog first, pg_temp last.  The
+-- exceptions are the per-row JSON helpers of the police.uk API, written to be inlined (a
+-- function with a SET clause never is): invoker's rights, no SET clause, every name qualified
+-- (test/pgtap/security.sql checks their bodies with all the others).
 SELECT p.oid::regprocedure AS function_without_safe_search_path
   FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
  WHERE n.nspname IN ('crimesnap', 'crimesnap_api')
    AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')
    AND p.prokind = 'f'
+   AND NOT (p.oid::regprocedure::text IN ('crimesnap_api.police_uk_coordinate(double precision)',
+                                         'crimesnap_api.police_uk_crime(crimesnap_api.street_crime)',
+                                         'crimesnap_api.police_uk_crime(crimesnap_api.no_location_crime)')
+            AND NOT p.prosecdef AND p.proconfig IS NULL)
    AND NOT EXISTS (SELECT FROM unnest(p.proconfig) cfg
                     WHERE cfg LIKE 'search_path=pg_catalog, %pg_temp')
  ORDER BY 1;
