@@ -1,0 +1,213 @@
+-- make bench: should crimesnap.published_crime be partitioned?  (issue 13: "partitioning, if
+-- measurement shows it pays: ... so that roll-off and retention are partition operations.
+-- Measure before deciding, and record why.")  Runs on the national data made by
+-- 41_national_full.sql (or, without it, 40_national_tenth.sql); the decision and the figures
+-- are in docs/benchmarks.md.
+--
+-- Three tables with published_crime's columns and indexes, each holding the same three
+-- street-level months (the bench's October, and two copies of it as November and
+-- December, with fresh ids):
+--   flat        one table, as crimesnap has it;
+--   by_month    partitioned by month (3 partitions);
+--   by_force    partitioned by force and then by month (43 x 3 partitions), the only layout
+--               in which one force's roll-off is a partition operation: forces publish and
+--               roll off on their own days, so a month's partition empties force by force.
+-- Timed on each, as crimesnap does them:
+--   1. writing a month (600,000 rows at full size), as publication writes it;
+--   2. the roll-off of the oldest month, force by force;
+--   3. the web's read: the crimes of a month within a mile of 300 points in cities
+--      (the snap points' index, then each point's crimes of the month).
+-- A unique key across partitions must hold the partition key, so by_month and by_force
+-- cannot keep id and crime_id unique on their own: a cost in correctness, not in time.
+\set ON_ERROR_STOP 1
+SELECT datname AS db FROM pg_database WHERE datname IN ('national_full', 'national_tenth')
+ ORDER BY datname = 'national_full' DESC LIMIT 1 \gset
+\if :{?db}
+\c :db
+\else
+\echo 'no national database: run 40_national_tenth or 41_national_full first'
+\quit
+\endif
+SET client_min_messages = warning;
+DROP SCHEMA IF EXISTS part CASCADE;
+CREATE SCHEMA part;
+SELECT max(month) AS m0 FROM crimesnap.published_crime \gset
+SELECT (:'m0'::date + interval '1 month')::date AS m1, (:'m0'::date + interval '2 months')::date AS m2,
+       (:'m0'::date + interval '3 months')::date AS m3 \gset
+-- The rows of the three months, written once; each month's ids and crime ids apart.
+CREATE UNLOGGED TABLE part.src AS
+SELECT c.id + k * 100000000 AS id, c.crime_id + k * 100000000 AS crime_id, c.force_id,
+       (c.month + pg_catalog.make_interval(months => k))::date AS month, c.persistent_id, c.category,
+       c.snap_version, c.point_id, c.neighbourhood_id, c.outcome, c.context, c.no_location_reason
+  FROM crimesnap.published_crime c, generate_series(0, 3) k
+ WHERE c.month = :'m0';
+ANALYZE part.src;
+SELECT count(*) FILTER (WHERE month = :'m0') AS month_rows, count(DISTINCT force_id) AS forces FROM part.src \gset
+
+-- ---- the three layouts ----
+CREATE TABLE part.flat (LIKE crimesnap.published_crime INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES);
+ALTER TABLE part.flat ALTER COLUMN id DROP IDENTITY;
+CREATE TABLE part.by_month (LIKE crimesnap.published_crime INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY RANGE (month);
+ALTER TABLE part.by_month ALTER COLUMN id DROP IDENTITY;
+CREATE TABLE part.by_force (LIKE crimesnap.published_crime INCLUDING DEFAULTS INCLUDING CONSTRAINTS) PARTITION BY LIST (force_id);
+ALTER TABLE part.by_force ALTER COLUMN id DROP IDENTITY;
+-- The same indexes, where a partitioned table allows them (a unique one needs the key).
+DO $$
+DECLARE
+  t text;
+  i record;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['by_month', 'by_force'] LOOP
+    FOR i IN SELECT pg_catalog.pg_get_indexdef(x.indexrelid) AS def, x.indisunique
+               FROM pg_catalog.pg_index x WHERE x.indrelid = 'crimesnap.published_crime'::regclass LOOP
+      IF i.indisunique THEN
+        CONTINUE;
+      END IF;
+      EXECUTE pg_catalog.regexp_replace(i.def, '^CREATE INDEX \S+ ON crimesnap\.published_crime', 'CREATE INDEX ON part.' || t);
+    END LOOP;
+  END LOOP;
+END $$;
+CREATE INDEX ON part.by_month (id);
+CREATE INDEX ON part.by_month (crime_id);
+CREATE INDEX ON part.by_force (id);
+CREATE INDEX ON part.by_force (crime_id);
+DO $$
+DECLARE
+  m date;
+  f text;
+BEGIN
+  FOR m IN SELECT DISTINCT s.month FROM part.src s LOOP
+    EXECUTE pg_catalog.format('CREATE TABLE part.%I PARTITION OF part.by_month FOR VALUES FROM (%L) TO (%L)',
+                              'm_' || pg_catalog.to_char(m, 'YYYYMM'), m, (m + interval '1 month')::date);
+  END LOOP;
+  FOR f IN SELECT DISTINCT s.force_id FROM part.src s LOOP
+    EXECUTE pg_catalog.format('CREATE TABLE part.%I PARTITION OF part.by_force FOR VALUES IN (%L) PARTITION BY RANGE (month)',
+                              'f_' || pg_catalog.replace(f, '-', '_'), f);
+    FOR m IN SELECT DISTINCT s.month FROM part.src s LOOP
+      EXECUTE pg_catalog.format('CREATE TABLE part.%I PARTITION OF part.%I FOR VALUES FROM (%L) TO (%L)',
+                                'f_' || pg_catalog.replace(f, '-', '_') || '_' || pg_catalog.to_char(m, 'YYYYMM'),
+                                'f_' || pg_catalog.replace(f, '-', '_'), m, (m + interval '1 month')::date);
+    END LOOP;
+  END LOOP;
+END $$;
+
+CREATE TEMP TABLE result (step integer, what text, layout text, seconds numeric);
+CREATE FUNCTION pg_temp.clock() RETURNS timestamptz LANGUAGE sql AS 'SELECT clock_timestamp()';
+
+-- ---- 1. three months written, the last one timed ----
+-- One INSERT per force and month, in crime id order, as publish_month() writes.
+CREATE PROCEDURE pg_temp.fill(t text, m date) LANGUAGE plpgsql AS $$
+DECLARE
+  f text;
+BEGIN
+  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
+    EXECUTE pg_catalog.format('INSERT INTO part.%I SELECT * FROM part.src s WHERE s.force_id = $1 AND s.month = $2 ORDER BY s.crime_id', t)
+      USING f, m;
+  END LOOP;
+END $$;
+DO $$
+DECLARE
+  t text;
+  m date;
+  t0 timestamptz;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['flat', 'by_month', 'by_force'] LOOP
+    FOR m IN SELECT DISTINCT s.month FROM part.src s WHERE s.month < (SELECT max(x.month) FROM part.src x) ORDER BY 1 LOOP
+      CALL pg_temp.fill(t, m);
+    END LOOP;
+    EXECUTE pg_catalog.format('ANALYZE part.%I', t);
+  END LOOP;
+END $$;
+CHECKPOINT;
+SELECT pg_temp.clock() AS t0 \gset
+CALL pg_temp.fill('flat', :'m3');
+INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'flat', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT pg_temp.clock() AS t0 \gset
+CALL pg_temp.fill('by_month', :'m3');
+INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'by_month', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT pg_temp.clock() AS t0 \gset
+CALL pg_temp.fill('by_force', :'m3');
+INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'by_force', extract(epoch FROM pg_temp.clock() - :'t0'));
+ANALYZE part.flat, part.by_month, part.by_force;
+
+-- ---- 2. the oldest month rolled off, force by force ----
+CHECKPOINT;
+SELECT pg_temp.clock() AS t0 \gset
+DO $$
+DECLARE
+  f text;
+  m date := (SELECT min(s.month) FROM part.src s);
+BEGIN
+  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
+    DELETE FROM part.flat c WHERE c.force_id = f AND c.month = m;
+  END LOOP;
+END $$;
+INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'flat', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT pg_temp.clock() AS t0 \gset
+DO $$
+DECLARE
+  f text;
+  m date := (SELECT min(s.month) FROM part.src s);
+BEGIN
+  -- Each force's rows are deleted from the month's partition; the last force drops it.
+  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
+    DELETE FROM part.by_month c WHERE c.force_id = f AND c.month = m;
+  END LOOP;
+  EXECUTE pg_catalog.format('DROP TABLE part.%I', 'm_' || pg_catalog.to_char(m, 'YYYYMM'));
+END $$;
+INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'by_month', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT pg_temp.clock() AS t0 \gset
+DO $$
+DECLARE
+  f text;
+  m date := (SELECT min(s.month) FROM part.src s);
+BEGIN
+  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
+    EXECUTE pg_catalog.format('DROP TABLE part.%I', 'f_' || pg_catalog.replace(f, '-', '_') || '_' || pg_catalog.to_char(m, 'YYYYMM'));
+  END LOOP;
+END $$;
+INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'by_force', extract(epoch FROM pg_temp.clock() - :'t0'));
+
+-- ---- 3. the web's read ----
+-- 300 centres: snap points of the second largest force, every 20th.
+CREATE TEMP TABLE centre AS
+SELECT p.version, p.geom FROM crimesnap.snap_point p JOIN crimesnap.neighbourhood n USING (neighbourhood_id)
+ WHERE p.version = crimesnap.current_snap_version() AND n.force_id = 'force-02'
+ ORDER BY p.point_id LIMIT 300;
+CREATE FUNCTION pg_temp.read(t text, m date) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  c record;
+  n bigint := 0;
+  k bigint;
+BEGIN
+  FOR c IN SELECT * FROM centre LOOP
+    EXECUTE pg_catalog.format(
+      'SELECT count(*) FROM crimesnap.snap_point p JOIN part.%I x ON x.snap_version = p.version AND x.point_id = p.point_id
+        WHERE ST_DWithin(p.geom, $1, 1609.344::float8) AND p.version = $2 AND x.month = $3', t)
+      INTO k USING c.geom, c.version, m;
+    n := n + k;
+  END LOOP;
+  RETURN n;
+END $$;
+SELECT pg_temp.read('flat', :'m2') AS warm \gset
+SELECT pg_temp.read('by_month', :'m2') AS warm \gset
+SELECT pg_temp.read('by_force', :'m2') AS warm \gset
+SELECT pg_temp.clock() AS t0 \gset
+SELECT pg_temp.read('flat', :'m2') AS n_flat \gset
+INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'flat', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT pg_temp.clock() AS t0 \gset
+SELECT pg_temp.read('by_month', :'m2') AS n_month \gset
+INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'by_month', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT pg_temp.clock() AS t0 \gset
+SELECT pg_temp.read('by_force', :'m2') AS n_force \gset
+INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'by_force', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT :n_flat AS crimes_read_flat, :n_month AS by_month, :n_force AS by_force;
+
+\echo
+\echo '-- partitioning published_crime:' :month_rows 'records a month,' :forces 'forces, three months on the map'
+SELECT r.what, r.layout, round(r.seconds, 3) AS seconds,
+       round(r.seconds / nullif(f.seconds, 0), 2) AS x_flat
+  FROM result r JOIN result f ON f.step = r.step AND f.layout = 'flat'
+ ORDER BY r.step, array_position(ARRAY['flat', 'by_month', 'by_force'], r.layout);
+DROP SCHEMA part CASCADE;
+\c crimesnap_bench
