@@ -313,7 +313,7 @@ CREATE TABLE crimesnap.trend (
   UNIQUE NULLS NOT DISTINCT (force_id, month, neighbourhood_id, lsoa_code, category)
 );
 COMMENT ON TABLE crimesnap.trend IS
-  'Counts of rolled-off months by force, neighbourhood, LSOA (of the snap point) and category, under the scheme of the month''s publication. Records without a location count with a NULL LSOA.';
+  'Counts of rolled-off months by force, neighbourhood, LSOA (of the snap point) and category, under the scheme of the month''s publication. Records without a location count with a NULL LSOA. Derived from crimesnap.trend_member (the count of members per cell) by the triggers trend_from_members_*: never written by hand, and left out of pg_dump (a restore rebuilds it).';
 COMMENT ON COLUMN crimesnap.trend.force_id IS 'The force.';
 COMMENT ON COLUMN crimesnap.trend.month IS 'The month (first day).';
 COMMENT ON COLUMN crimesnap.trend.neighbourhood_id IS 'Neighbourhood; NULL when a record without a location had none.';
@@ -341,6 +341,78 @@ COMMENT ON COLUMN crimesnap.trend_member.neighbourhood_id IS 'Trend cell: neighb
 COMMENT ON COLUMN crimesnap.trend_member.lsoa_code IS 'Trend cell: LSOA of the snap point the record was published at.';
 COMMENT ON COLUMN crimesnap.trend_member.category IS 'Trend cell: category.';
 COMMENT ON COLUMN crimesnap.trend_member.mapped IS 'Whether the record was published at a snap point (its LSOA alone does not say: a point may lie outside every LSOA).';
+
+-- The trend is derived from its members by one rule: crimesnap.trend always equals
+--   SELECT force_id, month, neighbourhood_id, lsoa_code, category, count(*)
+--     FROM crimesnap.trend_member GROUP BY 1, 2, 3, 4, 5
+-- Functions write only trend_member; these statement triggers apply each statement's rows,
+-- aggregated per cell, to the trend (O(rows changed), not a recount).  An UPDATE of a member
+-- moves it: its old cell loses it, its new cell gains it.  A TRUNCATE of trend_member (by its
+-- owner, or cascading from raw_crime or publication) empties the trend too: refusing it
+-- would break those cascades, and an empty trend is what the rule says.
+CREATE FUNCTION crimesnap.trend_from_members()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path FROM CURRENT
+AS $fn$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    TRUNCATE crimesnap.trend;
+    RETURN NULL;
+  END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    -- Cells that reach 0 go (the trend never holds a zero), the others go down, in one
+    -- statement.  A cell holding fewer than the members leaving it (the trend written by
+    -- hand) goes too: a withdrawal never fails on it, and audit_publication() reports
+    -- what is left wrong.
+    WITH gone AS (
+      SELECT o.force_id, o.month, o.neighbourhood_id, o.lsoa_code, o.category, pg_catalog.count(*)::integer AS n
+        FROM old_rows o GROUP BY 1, 2, 3, 4, 5
+    ), emptied AS (
+      DELETE FROM crimesnap.trend t USING gone g
+       WHERE t.force_id = g.force_id AND t.month = g.month AND t.category = g.category
+         AND t.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
+         AND t.lsoa_code IS NOT DISTINCT FROM g.lsoa_code
+         AND t.crimes <= g.n
+    )
+    UPDATE crimesnap.trend t SET crimes = t.crimes - g.n
+      FROM gone g
+     WHERE t.force_id = g.force_id AND t.month = g.month AND t.category = g.category
+       AND t.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
+       AND t.lsoa_code IS NOT DISTINCT FROM g.lsoa_code
+       AND t.crimes > g.n;
+  END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO crimesnap.trend AS t (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
+    SELECT n.force_id, n.month, n.neighbourhood_id, n.lsoa_code, n.category, pg_catalog.count(*)::integer
+      FROM new_rows n GROUP BY 1, 2, 3, 4, 5
+    ON CONFLICT (force_id, month, neighbourhood_id, lsoa_code, category)
+      DO UPDATE SET crimes = t.crimes + EXCLUDED.crimes;
+  END IF;
+  RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION crimesnap.trend_from_members() IS
+  'Statement trigger on crimesnap.trend_member: keeps crimesnap.trend equal to the count of members per cell (force, month, neighbourhood, LSOA, category). Inserted members are added to their cells, deleted ones subtracted (a cell that reaches 0 is deleted), updated ones moved; a TRUNCATE empties the trend.';
+CREATE TRIGGER trend_from_members_insert AFTER INSERT ON crimesnap.trend_member
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.trend_from_members();
+CREATE TRIGGER trend_from_members_delete AFTER DELETE ON crimesnap.trend_member
+  REFERENCING OLD TABLE AS old_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.trend_from_members();
+CREATE TRIGGER trend_from_members_update AFTER UPDATE ON crimesnap.trend_member
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.trend_from_members();
+CREATE TRIGGER trend_from_members_truncate AFTER TRUNCATE ON crimesnap.trend_member
+  FOR EACH STATEMENT EXECUTE FUNCTION crimesnap.trend_from_members();
+COMMENT ON TRIGGER trend_from_members_insert ON crimesnap.trend_member IS
+  'Adds the inserted members to their trend cells (creating cells as needed).';
+COMMENT ON TRIGGER trend_from_members_delete ON crimesnap.trend_member IS
+  'Subtracts the deleted members from their trend cells, deleting cells that reach 0.';
+COMMENT ON TRIGGER trend_from_members_update ON crimesnap.trend_member IS
+  'Moves updated members from their old trend cells to their new ones.';
+COMMENT ON TRIGGER trend_from_members_truncate ON crimesnap.trend_member IS
+  'Empties crimesnap.trend when its members are truncated.';
 
 CREATE TABLE crimesnap.withdrawal (
   withdrawal_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -481,7 +553,7 @@ BEGIN
             WHERE p.force_id = roll_off_before.force AND p.status = 'street-level' AND p.month < keep_from
             ORDER BY p.month
   LOOP
-    DELETE FROM crimesnap.trend t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
+    -- crimesnap.trend follows its members (trigger trend_from_members).
     DELETE FROM crimesnap.trend_member t WHERE t.force_id = roll_off_before.force AND t.month = r.month;
     -- A record without a location counts in its neighbourhood only when that holds at
     -- least k distinct addresses (or none); otherwise it folds into the force.  A mapped
@@ -501,11 +573,6 @@ BEGIN
      WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     GET DIAGNOSTICS crimes = ROW_COUNT;
     PERFORM crimesnap.analyse_if_grown('crimesnap.trend_member'::pg_catalog.regclass, crimes);
-    INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-    SELECT t.force_id, t.month, t.neighbourhood_id, t.lsoa_code, t.category, pg_catalog.count(*)
-      FROM crimesnap.trend_member t
-     WHERE t.force_id = roll_off_before.force AND t.month = r.month
-     GROUP BY 1, 2, 3, 4, 5;
     DELETE FROM crimesnap.published_crime c WHERE c.force_id = roll_off_before.force AND c.month = r.month;
     GET DIAGNOSTICS crimes = ROW_COUNT;
     UPDATE crimesnap.publication p SET status = 'rolled-off', rolled_off_at = pg_catalog.now()
@@ -937,7 +1004,6 @@ BEGIN
   -- A re-publish replaces the month, street-level rows and trend counts alike.  Readers
   -- see the old month until this transaction commits, then the new one.
   DELETE FROM crimesnap.published_crime c WHERE c.force_id = publish_month.force AND c.month = m;
-  DELETE FROM crimesnap.trend t WHERE t.force_id = publish_month.force AND t.month = m;
   DELETE FROM crimesnap.trend_member t WHERE t.force_id = publish_month.force AND t.month = m;
   INSERT INTO crimesnap.publication AS p
     (force_id, month, status, snap_version, category_scheme, reference_date, crimes, mapped, no_location, withheld)
@@ -1189,20 +1255,13 @@ BEGIN
     PERFORM crimesnap.count_withheld(g.force_id, g.month, g.mapped);
     removed := removed + 1;
   END LOOP;
-  -- ...and from the trend, when its month has rolled off: exactly the cell it counted in.
+  -- ...and from the trend, when its month has rolled off: exactly the cell it counted in
+  -- (crimesnap.trend follows its members, trigger trend_from_members).
   FOR g IN DELETE FROM crimesnap.trend_member t
              USING crimesnap.raw_crime r
             WHERE r.crime_id = t.crime_id AND r.persistent_id = withdraw.persistent_id
         RETURNING t.*
   LOOP
-    DELETE FROM crimesnap.trend x
-     WHERE x.force_id = g.force_id AND x.month = g.month AND x.category = g.category
-       AND x.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
-       AND x.lsoa_code IS NOT DISTINCT FROM g.lsoa_code AND x.crimes = 1;
-    UPDATE crimesnap.trend x SET crimes = x.crimes - 1
-     WHERE x.force_id = g.force_id AND x.month = g.month AND x.category = g.category
-       AND x.neighbourhood_id IS NOT DISTINCT FROM g.neighbourhood_id
-       AND x.lsoa_code IS NOT DISTINCT FROM g.lsoa_code;
     PERFORM crimesnap.count_withheld(g.force_id, g.month, g.mapped);
     removed := removed + 1;
   END LOOP;
@@ -1281,10 +1340,9 @@ BEGIN
   DELETE FROM crimesnap.published_crime c
    WHERE c.force_id = withdraw_force.force AND (m IS NULL OR c.month = m);
   GET DIAGNOSTICS removed = ROW_COUNT;
-  SELECT coalesce(pg_catalog.sum(t.crimes), 0) INTO counted FROM crimesnap.trend t
-   WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
-  DELETE FROM crimesnap.trend t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
+  -- Each member is one record counted in the trend, which follows its members.
   DELETE FROM crimesnap.trend_member t WHERE t.force_id = withdraw_force.force AND (m IS NULL OR t.month = m);
+  GET DIAGNOSTICS counted = ROW_COUNT;
   DELETE FROM crimesnap.publication p WHERE p.force_id = withdraw_force.force AND (m IS NULL OR p.month = m);
   INSERT INTO crimesnap.audit_log (action, force_id, month, detail)
   VALUES ('withdraw', withdraw_force.force, m,

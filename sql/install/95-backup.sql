@@ -8,8 +8,9 @@
 -- the seeded rows out: CREATE EXTENSION writes them again on restore, so a restore never
 -- collides with the seed (PostGIS marks spatial_ref_sys the same way).  The id key is dumped
 -- whole, and the restore puts it in place of the one CREATE EXTENSION generated, so persistent
--- ids survive.  crimesnap.snap_index_generation alone is left out: it is a change counter
--- whose value means nothing in another cluster.
+-- ids survive.  Two tables are left out: crimesnap.snap_index_generation, a change counter
+-- whose value means nothing in another cluster, and crimesnap.trend, which the restore
+-- rebuilds from crimesnap.trend_member (its rows are derived from them by a trigger).
 
 -- ---- seeded configuration rows ----
 
@@ -85,7 +86,10 @@ BEGIN
       FROM pg_catalog.pg_class c
      WHERE c.relnamespace = 'crimesnap'::regnamespace
        AND c.relkind IN ('r', 'p', 'S')
-       AND c.oid <> 'crimesnap.snap_index_generation'::regclass
+       -- The change counter means nothing in another cluster; the trend is rebuilt from its
+       -- members (trigger trend_from_members) as a restore copies them in, so dumping it too
+       -- would count every record twice.
+       AND c.oid <> ALL (ARRAY['crimesnap.snap_index_generation'::regclass, 'crimesnap.trend'::regclass])
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                         WHERE a.attrelid = c.oid AND a.attname = 'seeded' AND NOT a.attisdropped)
      ORDER BY c.relname

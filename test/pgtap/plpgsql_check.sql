@@ -3,7 +3,9 @@
 -- implicit cast on assignment, dead code, an unused variable that hides a typo).  The
 -- temporary tables the pipeline creates at run time are declared in the functions with
 -- plpgsql_check's table pragma (PERFORM 'PRAGMA:TABLE: ...').  Trigger functions are
--- checked against the table of their trigger, with its transition tables.
+-- checked against the table of their trigger, with its transition tables (the trigger with
+-- the most of them, when one function serves several: crimesnap.trend_from_members() reads
+-- old_rows and new_rows, both of which only its UPDATE trigger declares).
 --
 -- The check is shown to fail: a planted function that reads a column that does not exist,
 -- and one that assigns text to an integer, are each reported.
@@ -22,7 +24,9 @@ LANGUAGE sql AS $$
     JOIN pg_namespace n ON n.oid = p.pronamespace
     JOIN pg_language l ON l.oid = p.prolang
     LEFT JOIN LATERAL (SELECT tg.tgrelid, tg.tgoldtable, tg.tgnewtable FROM pg_trigger tg
-                        WHERE tg.tgfoid = p.oid ORDER BY tg.tgrelid, tg.tgname LIMIT 1) t ON true
+                        WHERE tg.tgfoid = p.oid
+                        ORDER BY (tg.tgoldtable IS NOT NULL)::integer + (tg.tgnewtable IS NOT NULL)::integer DESC,
+                                 tg.tgrelid, tg.tgname LIMIT 1) t ON true
    CROSS JOIN LATERAL plpgsql_check_function_tb(p.oid, coalesce(t.tgrelid, 0),
                                                  fatal_errors => false, other_warnings => true,
                                                  extra_warnings => false, performance_warnings => false,

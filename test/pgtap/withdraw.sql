@@ -9,13 +9,41 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(56);
+SELECT plan(68);
 
 SELECT crimesnap.build_snap_points() AS version \gset
 \ir ../fixtures/town_load.sql
 SELECT pg_temp.load_month(f, m) FROM unnest(ARRAY['northshire', 'southshire']) f, unnest(ARRAY['2026-09-01', '2026-10-01']::date[]) m;
 SELECT crimes FROM crimesnap.publish_month('northshire', '2026-09-01', '2026-10-23');
 SELECT crimes FROM crimesnap.publish_month('southshire', '2026-09-01', '2026-10-23');
+
+-- The trend rule (docs/publication.md#the-trend-rule): crimesnap.trend is the count of
+-- crimesnap.trend_member per cell, whatever happened.  Checked with set_eq after every kind
+-- of change below; pg_temp.rule_holds_after() shows the same comparison failing when a
+-- trigger that keeps the rule is disabled.
+\set trend_rows 'SELECT force_id, month, neighbourhood_id, lsoa_code, category, crimes FROM crimesnap.trend'
+\set trend_rule 'SELECT force_id, month, neighbourhood_id, lsoa_code, category, count(*)::integer FROM crimesnap.trend_member GROUP BY 1, 2, 3, 4, 5'
+-- Whether the rule holds after stmt, run with the trigger trig disabled (none when NULL); the
+-- statement and the disabling are rolled back.
+CREATE FUNCTION pg_temp.rule_holds_after(stmt text, trig text, trend_rows text, trend_rule text) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+  holds boolean;
+BEGIN
+  BEGIN
+    IF trig IS NOT NULL THEN
+      EXECUTE format('ALTER TABLE crimesnap.trend_member DISABLE TRIGGER %I', trig);
+    END IF;
+    EXECUTE stmt;
+    EXECUTE format('SELECT NOT EXISTS ((%s) EXCEPT (%s)) AND NOT EXISTS ((%s) EXCEPT (%s))',
+                   trend_rows, trend_rule, trend_rule, trend_rows) INTO holds;
+    RAISE EXCEPTION 'undo' USING ERRCODE = 'T0001';
+  EXCEPTION WHEN SQLSTATE 'T0001' THEN
+    NULL;
+  END;
+  RETURN holds;
+END
+$$;
 
 -- Every output a record can appear in, counted for one persistent id.
 CREATE FUNCTION pg_temp.appearances(pid text) RETURNS bigint
@@ -74,6 +102,45 @@ SELECT is((SELECT withheld FROM crimesnap.publication WHERE force_id = 'northshi
 SELECT is(pg_temp.appearances(:'early_pid'), 0::bigint, 'and never appears');
 SELECT is((SELECT sum(crimes) FROM crimesnap.trend WHERE force_id = 'northshire' AND month = '2026-09-01'), :month_before - 3::bigint,
   'September''s trend counts leave out the three records withdrawn before the roll-off');
+SELECT set_eq(:'trend_rows', :'trend_rule', 'after the roll-off the trend is the count of its members per cell');
+
+-- The rule holds whoever writes the members, and each trigger is what keeps it: with it
+-- disabled, the comparison the set_eq checks make fails.
+SELECT results_eq(
+  format($$SELECT op, pg_temp.rule_holds_after(stmt, NULL, %L, %L), pg_temp.rule_holds_after(stmt, trig, %L, %L)
+             FROM (VALUES (1, 'INSERT', 'trend_from_members_insert',
+                           'INSERT INTO crimesnap.trend_member (crime_id, force_id, month, neighbourhood_id, lsoa_code, category, mapped)
+                            SELECT min(r.crime_id), ''northshire'', ''2026-09-01'', NULL, NULL, ''burglary'', false FROM crimesnap.raw_crime r
+                             WHERE NOT EXISTS (SELECT FROM crimesnap.trend_member t WHERE t.crime_id = r.crime_id)'),
+                          (2, 'DELETE', 'trend_from_members_delete',
+                           'DELETE FROM crimesnap.trend_member WHERE crime_id = (SELECT min(crime_id) FROM crimesnap.trend_member)'),
+                          (3, 'UPDATE', 'trend_from_members_update',
+                           'UPDATE crimesnap.trend_member SET neighbourhood_id = NULL
+                             WHERE crime_id = (SELECT min(crime_id) FROM crimesnap.trend_member WHERE neighbourhood_id IS NOT NULL)'),
+                          (4, 'TRUNCATE', 'trend_from_members_truncate', 'TRUNCATE crimesnap.trend_member')) v(n, op, trig, stmt)
+            ORDER BY n$$, :'trend_rows', :'trend_rule', :'trend_rows', :'trend_rule'),
+  $$VALUES ('INSERT', true, false), ('DELETE', true, false), ('UPDATE', true, false), ('TRUNCATE', true, false)$$,
+  'an INSERT, DELETE, UPDATE or TRUNCATE of members by hand keeps the rule, and breaks it with its trigger disabled');
+-- A member deleted by hand (as a superuser) leaves its cell, and comes back to it.
+SAVEPOINT by_hand;
+CREATE TEMP TABLE hand_member AS
+SELECT t.* FROM crimesnap.trend_member t
+  JOIN crimesnap.trend x ON x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
+   AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code IS NOT DISTINCT FROM t.lsoa_code
+ WHERE x.crimes > 1 ORDER BY t.crime_id LIMIT 1;
+CREATE FUNCTION pg_temp.hand_cell() RETURNS integer LANGUAGE sql AS $$
+  SELECT x.crimes FROM crimesnap.trend x JOIN hand_member t
+    ON x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
+   AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code IS NOT DISTINCT FROM t.lsoa_code
+$$;
+SELECT pg_temp.hand_cell() AS hand_before \gset
+DELETE FROM crimesnap.trend_member WHERE crime_id = (SELECT crime_id FROM hand_member);
+SELECT is(pg_temp.hand_cell(), :hand_before - 1, 'a member deleted by hand takes one from its cell');
+INSERT INTO crimesnap.trend_member SELECT * FROM hand_member;
+SELECT is(pg_temp.hand_cell(), :hand_before, 'and inserted again puts it back');
+TRUNCATE crimesnap.trend_member;
+SELECT is((SELECT count(*) FROM crimesnap.trend), 0::bigint, 'a TRUNCATE of the members empties the trend');
+ROLLBACK TO SAVEPOINT by_hand;
 
 -- A record withdrawn after its month rolled off leaves exactly its trend cell.
 SELECT r.persistent_id AS old_pid, t.neighbourhood_id AS cell_nb, t.lsoa_code AS cell_lsoa, t.category AS cell_cat
@@ -91,6 +158,7 @@ SELECT results_eq(
   format($$VALUES (%L, %L, %L, 1)$$, :'cell_nb', :'cell_lsoa', :'cell_cat'),
   'its trend cell, and only that one, goes down by one');
 SELECT is((SELECT count(*) FROM crimesnap_api.trend), (SELECT count(*) FROM trend_before), 'no other cell changed or vanished');
+SELECT set_eq(:'trend_rows', :'trend_rule', 'after a withdrawal from the trend it is still the count of its members');
 -- A cell of one record disappears with it (the trend never holds a zero).
 SELECT r.persistent_id AS single_pid FROM crimesnap.trend_member t JOIN crimesnap.raw_crime r USING (crime_id)
   JOIN crimesnap.trend x ON x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
@@ -109,17 +177,13 @@ SELECT t.crime_id AS nolsoa_id, r.persistent_id AS nolsoa_pid
                       AND y.category = t.category AND y.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id
                       AND y.lsoa_code IS NULL)
  ORDER BY t.crime_id LIMIT 1 \gset
-UPDATE crimesnap.trend x SET crimes = x.crimes - 1
-  FROM crimesnap.trend_member t
- WHERE t.crime_id = :nolsoa_id AND x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
-   AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code = t.lsoa_code AND x.crimes > 1;
-DELETE FROM crimesnap.trend x
- USING crimesnap.trend_member t
- WHERE t.crime_id = :nolsoa_id AND x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
-   AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code = t.lsoa_code AND x.crimes = 1;
+-- The trend follows the member (trigger trend_from_members_update).
 UPDATE crimesnap.trend_member SET lsoa_code = NULL WHERE crime_id = :nolsoa_id;
-INSERT INTO crimesnap.trend (force_id, month, neighbourhood_id, lsoa_code, category, crimes)
-SELECT force_id, month, neighbourhood_id, NULL, category, 1 FROM crimesnap.trend_member WHERE crime_id = :nolsoa_id;
+SELECT is((SELECT x.crimes FROM crimesnap.trend x JOIN crimesnap.trend_member t
+             ON x.force_id = t.force_id AND x.month = t.month AND x.category = t.category
+            AND x.neighbourhood_id IS NOT DISTINCT FROM t.neighbourhood_id AND x.lsoa_code IS NULL
+          WHERE t.crime_id = :nolsoa_id), 1, 'a member updated by hand moves to a cell of its own');
+SELECT set_eq(:'trend_rows', :'trend_rule', 'and the trend is still the count of its members');
 SELECT mapped AS mapped_before, no_location AS no_location_before FROM crimesnap.publication
  WHERE force_id = 'northshire' AND month = '2026-09-01' \gset
 SELECT is(crimesnap.withdraw(:'nolsoa_pid', 'Complaint 7'), 1, 'a rolled-off mapped record outside every LSOA is withdrawn');
@@ -132,6 +196,7 @@ SELECT lives_ok($$SELECT * FROM crimesnap.publish_month('northshire', '2026-09-0
 SELECT is((SELECT count(*) FROM crimesnap.trend_member t JOIN crimesnap.raw_crime r USING (crime_id)
             WHERE r.persistent_id IN (:'pid', :'nl_pid', :'old_pid', :'single_pid', :'nolsoa_pid')), 0::bigint,
   'the records withdrawn from it stay out of its trend counts');
+SELECT set_eq(:'trend_rows', :'trend_rule', 'after a re-publication of a rolled-off month the trend is the count of its members');
 SELECT lives_ok($$SELECT * FROM crimesnap.publish_month('northshire', '2026-10-01', '2026-11-24')$$, 'October is re-published');
 SELECT is(pg_temp.appearances(:'early_pid'), 0::bigint, 'the record withdrawn from it stays out');
 
@@ -147,13 +212,18 @@ SELECT throws_ok(format('SELECT crimesnap.reinstate(%s, %L)', :early_wid, 'again
 
 -- ---- the data controller: a month, then everything ----
 SELECT ok(crimesnap.withdraw_force('southshire', 'Data controller: extract under review', '2026-09-01') > 0, 'a force withdraws a month');
+SELECT set_eq(:'trend_rows', :'trend_rule', 'after a month withdrawal the trend is the count of its members');
 SELECT is((SELECT count(*) FROM crimesnap_api.police_uk_csv('southshire', '2026-09')), 0::bigint, 'it leaves every output');
 SELECT throws_ok($$SELECT * FROM crimesnap.publish_month('southshire', '2026-09-01', '2026-11-23')$$, '55000',
   'force southshire has withdrawn its data for 2026-09', 'it cannot be re-published while withdrawn');
 SELECT withdrawal_id AS month_wid FROM crimesnap.withdrawal WHERE scope = 'month' \gset
 SELECT lives_ok(format('SELECT crimesnap.reinstate(%s, %L)', :month_wid, 'Review complete'), 'the month is reinstated');
 SELECT lives_ok($$SELECT * FROM crimesnap.publish_month('southshire', '2026-09-01', '2026-11-23')$$, 'and can be published again');
+SELECT sum(crimes) AS ns_trend FROM crimesnap.trend WHERE force_id = 'northshire' \gset
 SELECT ok(crimesnap.withdraw_force('northshire', 'Data controller: force leaves the scheme') > 0, 'a force withdraws all its data');
+SELECT is((SELECT (detail->>'removed_from_trend')::bigint FROM crimesnap.audit_log WHERE action = 'withdraw' AND detail->>'scope' = 'force'),
+          :ns_trend::bigint, 'reporting every record its trend counted as removed from the trend');
+SELECT set_eq(:'trend_rows', :'trend_rule', 'after a force withdrawal the trend is the count of its members');
 SELECT is((SELECT count(*) FROM (SELECT force FROM crimesnap_api.street_crime UNION ALL SELECT force FROM crimesnap_api.no_location_crime
                                  UNION ALL SELECT force FROM crimesnap_api.trend UNION ALL SELECT force FROM crimesnap_api.published_month) x
             WHERE force = 'northshire'), 0::bigint, 'nothing of it is left in any output, trend included');

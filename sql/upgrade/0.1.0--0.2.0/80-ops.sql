@@ -101,7 +101,10 @@ BEGIN
       FROM pg_catalog.pg_class c
      WHERE c.relnamespace = 'crimesnap'::regnamespace
        AND c.relkind IN ('r', 'p', 'S')
-       AND c.oid <> 'crimesnap.snap_index_generation'::regclass
+       -- The change counter means nothing in another cluster; the trend is rebuilt from its
+       -- members (trigger trend_from_members) as a restore copies them in, so dumping it too
+       -- would count every record twice.
+       AND c.oid <> ALL (ARRAY['crimesnap.snap_index_generation'::regclass, 'crimesnap.trend'::regclass])
        AND NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                         WHERE a.attrelid = c.oid AND a.attname = 'seeded' AND NOT a.attisdropped)
      ORDER BY c.relname
