@@ -519,8 +519,8 @@ BEGIN
               AND (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all)
                   >= crimesnap.setting('progress_rows')::bigint;
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('inputs: %s street pieces in neighbourhoods, %s postal addresses, %s address rows', (SELECT pg_catalog.count(*) FROM pg_temp.cs_piece), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all)),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('inputs: %s street pieces in neighbourhoods, %s postal addresses, %s address rows', (SELECT pg_catalog.count(*) FROM pg_temp.cs_piece), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all))
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
 
   -- The C steps take one force at a time, so that no array holds the whole country: 29
@@ -544,8 +544,8 @@ BEGIN
   END LOOP;
   ANALYZE pg_temp.cs_assoc;
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('association: %s addresses on a street', (SELECT pg_catalog.count(*) FROM pg_temp.cs_assoc)),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('association: %s addresses on a street', (SELECT pg_catalog.count(*) FROM pg_temp.cs_assoc))
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
@@ -617,8 +617,8 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   notes := notes || pg_catalog.jsonb_build_object('street_candidates', n);
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('%s street candidates placed', n),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('%s street candidates placed', n)
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
 
   -- A point put on the very edge of its neighbourhood (the clipped end of a piece) can test
@@ -723,8 +723,8 @@ BEGIN
   END IF;
 
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('candidates with ids: %s, %s rejected', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL), (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NULL)),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('candidates with ids: %s, %s rejected', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL), (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NULL))
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
   -- ---- selection ----
   -- One force at a time, as the association: catchments never cross a neighbourhood.
@@ -756,8 +756,8 @@ BEGIN
    WHERE cand.candidates IS NOT NULL;
   ANALYZE pg_temp.cs_sel;
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('selection: %s points kept, %s pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE x.kept), (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE NOT x.kept)),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('selection: %s points kept, %s pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE x.kept), (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE NOT x.kept))
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
 
   INSERT INTO crimesnap.snap_point
@@ -817,8 +817,8 @@ BEGIN
     LEFT JOIN owner o ON o.point_id = p.point_id;
 
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('set %s stored: points, changelog and catchment areas', v),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('set %s stored: points, changelog and catchment areas', v)
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
   -- ---- notes, audit, current ----
   SELECT notes || pg_catalog.jsonb_build_object(
@@ -856,8 +856,8 @@ BEGIN
   END IF;
 
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('set %s passed its audit', v),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('set %s passed its audit', v)
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
   -- Coverage: say what the set leaves out of reach, so that a rural force sees it.
   SELECT pg_catalog.count(*) FILTER (WHERE c.points = 0 AND c.addresses > 0) AS no_point,
@@ -895,8 +895,8 @@ BEGIN
     PERFORM crimesnap.set_current_snap_points(v);
   END IF;
   IF progress THEN
-    RAISE NOTICE 'build_snap_points: % (% s)', pg_catalog.format('set %s built, coverage measured', v),
-                 pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1);
+    RAISE NOTICE 'build_snap_points: %', pg_catalog.format('set %s built, coverage measured', v)
+                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
   END IF;
   DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_addr_all, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
   RETURN v;

@@ -75,7 +75,8 @@ SELECT ok((SELECT count(*) FROM crimesnap.audit_publication('northshire') WHERE 
   'and the full audit, for a DBA, says the same');
 
 -- ---- progress ----
--- Stages are NOTICEs from crimesnap.progress_rows rows: none for the town by default.
+-- Stages are NOTICEs from crimesnap.progress_rows rows: none for the town by default
+-- (test/sql/progress.sql shows them at 0, -1, the default and client_min_messages = warning).
 SELECT is(current_setting('crimesnap.progress_rows'), '100000', 'progress_rows defaults to 100000');
 
 SELECT * FROM finish();
