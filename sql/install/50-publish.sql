@@ -187,12 +187,15 @@ CREATE TABLE crimesnap.published_crime (
   CHECK ((point_id IS NULL) = (no_location_reason IS NOT NULL))
 );
 CREATE INDEX ON crimesnap.published_crime (force_id, month);
--- By snap point: the foreign key's index, the API's spatial searches (points first, then
--- their crimes), and a tile's counts by category from the index alone (once autovacuum has
--- marked the pages all-visible after a publication).  One index serves all three: a second,
--- plain one on (snap_version, point_id) cost every published row one more index entry.
-CREATE INDEX published_crime_point_counts ON crimesnap.published_crime (snap_version, point_id)
-  INCLUDE (month, force_id, category);
+-- By snap point and month: the foreign key's index, the API's spatial searches (points
+-- first, then their crimes of the month), and a tile's counts by category from the index
+-- alone (once autovacuum has marked the pages all-visible after a publication).  One index
+-- serves all three: a second, plain one on (snap_version, point_id) cost every published
+-- row one more index entry.  The month is in the key, not only included, so that a read of
+-- one month fetches that month's rows and no others: test/bench/43_national_partitioning.sql
+-- measured 300 one-mile reads 2.2 times faster so, faster than partitioning by month.
+CREATE INDEX published_crime_point_counts ON crimesnap.published_crime (snap_version, point_id, month)
+  INCLUDE (force_id, category);
 CREATE INDEX ON crimesnap.published_crime (persistent_id);
 COMMENT ON TABLE crimesnap.published_crime IS
   'Exactly what is public at street level now: no coordinates and no reference numbers, a row''s location is its snap point. Rows leave when their month rolls off (into crimesnap.trend_member) or when they are withdrawn.';

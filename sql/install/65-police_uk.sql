@@ -473,7 +473,7 @@ DECLARE
 BEGIN
   -- The rows of crimesnap.published_street_crime (street-level publications, their snap
   -- point sets and category schemes), counted per snap point and category for the points
-  -- in the tile only: published_crime's (snap_version, point_id) index finds their crimes.
+  -- in the tile only: published_crime's (snap_version, point_id, month) index finds their crimes.
   -- Web Mercator straight from the published longitude and latitude.
   RETURN QUERY
   WITH pts AS MATERIALIZED (
