@@ -109,7 +109,6 @@ BEGIN
 END $$;
 
 CREATE TEMP TABLE result (step integer, what text, layout text, seconds numeric);
-CREATE FUNCTION pg_temp.clock() RETURNS timestamptz LANGUAGE sql AS 'SELECT clock_timestamp()';
 
 -- ---- 1. three months written, the last one timed ----
 -- One INSERT per force and month, in crime id order, as publish_month() writes.
@@ -126,7 +125,6 @@ DO $$
 DECLARE
   t text;
   m date;
-  t0 timestamptz;
 BEGIN
   FOREACH t IN ARRAY ARRAY['flat', 'keyed', 'by_month', 'by_force'] LOOP
     FOR m IN SELECT DISTINCT s.month FROM part.src s WHERE s.month < (SELECT max(x.month) FROM part.src x) ORDER BY 1 LOOP
@@ -135,69 +133,45 @@ BEGIN
     EXECUTE pg_catalog.format('ANALYZE part.%I', t);
   END LOOP;
 END $$;
+-- Each step runs on every layout in turn, in its own transaction, timed.
+CREATE PROCEDURE pg_temp.timed(step integer, what text, stmt text) LANGUAGE plpgsql AS $$
+DECLARE
+  t text;
+  t0 timestamptz;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['flat', 'keyed', 'by_month', 'by_force'] LOOP
+    t0 := pg_catalog.clock_timestamp();
+    EXECUTE pg_catalog.format(stmt, t);
+    INSERT INTO result VALUES (step, what, t, extract(epoch FROM pg_catalog.clock_timestamp() - t0));
+    COMMIT;
+  END LOOP;
+END $$;
 CHECKPOINT;
-SELECT pg_temp.clock() AS t0 \gset
-CALL pg_temp.fill('flat', :'m3');
-INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'flat', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-CALL pg_temp.fill('keyed', :'m3');
-INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'keyed', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-CALL pg_temp.fill('by_month', :'m3');
-INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'by_month', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-CALL pg_temp.fill('by_force', :'m3');
-INSERT INTO result VALUES (1, 'a month written (one INSERT per force)', 'by_force', extract(epoch FROM pg_temp.clock() - :'t0'));
+SELECT format('CALL pg_temp.fill(%%L, %L)', :'m3') AS stmt \gset
+CALL pg_temp.timed(1, 'a month written (one INSERT per force)', :'stmt');
 ANALYZE part.flat, part.keyed, part.by_month, part.by_force;
 
 -- ---- 2. the oldest month rolled off, force by force ----
+-- One table: each force's rows deleted.  By month: the same, from the month's partition,
+-- which the last force drops.  By force and month: each force drops its month's partition.
+CREATE PROCEDURE pg_temp.roll_off(t text) LANGUAGE plpgsql AS $$
+DECLARE
+  f text;
+  m date := (SELECT min(s.month) FROM part.src s);
+BEGIN
+  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
+    IF t = 'by_force' THEN
+      EXECUTE pg_catalog.format('DROP TABLE part.%I', 'f_' || pg_catalog.replace(f, '-', '_') || '_' || pg_catalog.to_char(m, 'YYYYMM'));
+    ELSE
+      EXECUTE pg_catalog.format('DELETE FROM part.%I c WHERE c.force_id = $1 AND c.month = $2', t) USING f, m;
+    END IF;
+  END LOOP;
+  IF t = 'by_month' THEN
+    EXECUTE pg_catalog.format('DROP TABLE part.%I', 'm_' || pg_catalog.to_char(m, 'YYYYMM'));
+  END IF;
+END $$;
 CHECKPOINT;
-SELECT pg_temp.clock() AS t0 \gset
-DO $$
-DECLARE
-  f text;
-  m date := (SELECT min(s.month) FROM part.src s);
-BEGIN
-  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
-    DELETE FROM part.flat c WHERE c.force_id = f AND c.month = m;
-  END LOOP;
-END $$;
-INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'flat', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-DO $$
-DECLARE
-  f text;
-  m date := (SELECT min(s.month) FROM part.src s);
-BEGIN
-  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
-    DELETE FROM part.keyed c WHERE c.force_id = f AND c.month = m;
-  END LOOP;
-END $$;
-INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'keyed', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-DO $$
-DECLARE
-  f text;
-  m date := (SELECT min(s.month) FROM part.src s);
-BEGIN
-  -- Each force's rows are deleted from the month's partition; the last force drops it.
-  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
-    DELETE FROM part.by_month c WHERE c.force_id = f AND c.month = m;
-  END LOOP;
-  EXECUTE pg_catalog.format('DROP TABLE part.%I', 'm_' || pg_catalog.to_char(m, 'YYYYMM'));
-END $$;
-INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'by_month', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-DO $$
-DECLARE
-  f text;
-  m date := (SELECT min(s.month) FROM part.src s);
-BEGIN
-  FOR f IN SELECT DISTINCT s.force_id FROM part.src s ORDER BY 1 LOOP
-    EXECUTE pg_catalog.format('DROP TABLE part.%I', 'f_' || pg_catalog.replace(f, '-', '_') || '_' || pg_catalog.to_char(m, 'YYYYMM'));
-  END LOOP;
-END $$;
-INSERT INTO result VALUES (2, 'the oldest month rolled off, force by force', 'by_force', extract(epoch FROM pg_temp.clock() - :'t0'));
+CALL pg_temp.timed(2, 'the oldest month rolled off, force by force', 'CALL pg_temp.roll_off(%L)');
 
 -- ---- 3. the web's read ----
 -- 300 centres: snap points of the second largest force, every 20th.
@@ -205,7 +179,8 @@ CREATE TEMP TABLE centre AS
 SELECT p.version, p.geom FROM crimesnap.snap_point p JOIN crimesnap.neighbourhood n USING (neighbourhood_id)
  WHERE p.version = crimesnap.current_snap_version() AND n.force_id = 'force-02'
  ORDER BY p.point_id LIMIT 300;
-CREATE FUNCTION pg_temp.read(t text, m date) RETURNS bigint LANGUAGE plpgsql AS $$
+CREATE TEMP TABLE crimes_read (layout text, crimes bigint);
+CREATE PROCEDURE pg_temp.read(t text, m date) LANGUAGE plpgsql AS $$
 DECLARE
   c record;
   n bigint := 0;
@@ -219,31 +194,22 @@ BEGIN
       INTO k USING c.geom, c.version, m;
     n := n + k;
   END LOOP;
-  RETURN n;
+  DELETE FROM crimes_read r WHERE r.layout = t;
+  INSERT INTO crimes_read VALUES (t, n);
 END $$;
-SELECT pg_temp.read('flat', :'m2') AS warm \gset
-SELECT pg_temp.read('keyed', :'m2') AS warm \gset
-SELECT pg_temp.read('by_month', :'m2') AS warm \gset
-SELECT pg_temp.read('by_force', :'m2') AS warm \gset
-SELECT pg_temp.clock() AS t0 \gset
-SELECT pg_temp.read('flat', :'m2') AS n_flat \gset
-INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'flat', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-SELECT pg_temp.read('keyed', :'m2') AS n_keyed \gset
-INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'keyed', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-SELECT pg_temp.read('by_month', :'m2') AS n_month \gset
-INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'by_month', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT pg_temp.clock() AS t0 \gset
-SELECT pg_temp.read('by_force', :'m2') AS n_force \gset
-INSERT INTO result VALUES (3, '300 one-mile reads of a month', 'by_force', extract(epoch FROM pg_temp.clock() - :'t0'));
-SELECT :n_flat AS crimes_read_flat, :n_keyed AS keyed, :n_month AS by_month, :n_force AS by_force;
+SELECT format('CALL pg_temp.read(%%L, %L)', :'m2') AS stmt \gset
+-- Once to warm the caches, then timed.
+CALL pg_temp.timed(0, 'warm', :'stmt');
+CALL pg_temp.timed(3, '300 one-mile reads of a month', :'stmt');
+-- The same crimes on every layout.
+SELECT layout, crimes FROM crimes_read ORDER BY array_position(ARRAY['flat', 'keyed', 'by_month', 'by_force'], layout);
 
 \echo
 \echo '-- partitioning published_crime:' :month_rows 'records a month,' :forces 'forces, three months on the map'
 SELECT r.what, r.layout, round(r.seconds, 3) AS seconds,
        round(r.seconds / nullif(f.seconds, 0), 2) AS x_flat
   FROM result r JOIN result f ON f.step = r.step AND f.layout = 'flat'
+ WHERE r.step > 0
  ORDER BY r.step, array_position(ARRAY['flat', 'keyed', 'by_month', 'by_force'], r.layout);
 DROP SCHEMA part CASCADE;
 \c crimesnap_bench
