@@ -94,7 +94,7 @@ CREATE FUNCTION crimesnap_api.police_uk_coordinate(value double precision)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-  SELECT pg_catalog.round($1::numeric, 6)::text
+  SELECT pg_catalog.round($1::pg_catalog.numeric, 6)::pg_catalog.text
 $fn$;
 COMMENT ON FUNCTION crimesnap_api.police_uk_coordinate(double precision) IS
   'A latitude or longitude as police.uk writes it: text with exactly six decimals, trailing zeros kept (-0.106220).';
@@ -105,7 +105,7 @@ COMMENT ON FUNCTION crimesnap_api.police_uk_coordinate(double precision) IS
 -- expression, invoker's rights, no SET clause (a function with one is never inlined, and
 -- costs a GUC save and restore a row), and no stronger volatility than its parts
 -- (json_build_object is STABLE: an IMMUTABLE wrapper of it is not inlined).  Every name in
--- them is schema-qualified, so they mean the same under any search_path; they are the only
+-- them is schema-qualified, types included, so they mean the same under any search_path; they are the only
 -- SQL functions here without a pinned one (test/sql/00_install.sql lists them).
 
 CREATE FUNCTION crimesnap_api.police_uk_crime(c crimesnap_api.street_crime)

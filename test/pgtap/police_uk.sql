@@ -15,7 +15,7 @@ BEGIN;
 \ir ../fixtures/town.sql
 SET client_min_messages = warning;
 
-SELECT plan(78);
+SELECT plan(79);
 \o /dev/null
 -- A trunk road with no name but a road number, with 14 addresses beside it, before the build.
 INSERT INTO crimesnap.street (street_id, name, highway, geom, ref)
@@ -289,6 +289,17 @@ SELECT ok(pg_temp.plan_of($$SELECT pg_catalog.json_agg(crimesnap_api.police_uk_c
 SELECT ok(pg_temp.plan_of($$SELECT pg_catalog.json_agg(crimesnap_api.police_uk_crime(c)) FROM crimesnap_api.no_location_crime c$$)
           !~ 'police_uk_crime\(',
   'and police_uk_crime() of a crime without a location');
+-- Without a pinned search_path, they must mean the same under any: a caller's schema with
+-- a type named text, searched before pg_catalog, changes nothing.  (numeric is a keyword of
+-- the grammar, always pg_catalog's; text is not.)  With the cast written ::text, as it was,
+-- this failed: the value went through the impostor domain.
+CREATE SCHEMA evil;
+CREATE DOMAIN evil.text AS varchar(2);
+SET LOCAL search_path = evil, pg_catalog, public;
+CREATE TEMP TABLE under_evil AS SELECT crimesnap_api.police_uk_coordinate(51.1234567::float8)::varchar AS v;
+RESET search_path;
+SELECT is((SELECT v FROM under_evil), '51.123457',
+  'police_uk_coordinate() is the same under a search_path with an impostor text type first');
 
 SELECT * FROM finish();
 ROLLBACK;
