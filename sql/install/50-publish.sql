@@ -825,7 +825,11 @@ BEGIN
     JOIN crimesnap.withdrawal w ON w.reinstated_at IS NULL AND w.force_id = r.force_id
      AND (w.scope = 'force' OR (w.scope = 'month' AND w.month = x.month)
           OR (w.scope = 'record' AND w.persistent_id = r.persistent_id))
-   WHERE (f IS NULL OR x.force_id = f) AND (m IS NULL OR x.month = m);
+   WHERE (f IS NULL OR x.force_id = f) AND (m IS NULL OR x.month = m)
+     -- The same force and month on the raw side (a published row's record is of its month):
+     -- otherwise, once any withdrawal exists, the plan read every raw record ever loaded
+     -- (108 ms against 0.9 ms a force at a tenth of the country, and growing every month).
+     AND (f IS NULL OR r.force_id = f) AND (m IS NULL OR r.month = m);
 
   -- Every live record of a published month is accounted for: published, in the trend, or
   -- withheld; and nothing superseded is.
