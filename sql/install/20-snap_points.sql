@@ -425,6 +425,20 @@ COMMENT ON COLUMN crimesnap.snap_coverage.warning IS 'no point, few points, part
 
 -- ---- building ----
 
+-- The DETAIL of a progress NOTICE (build_snap_point_set(), register_batch()): the seconds
+-- since the call began, apart from the message so that the message itself is the same
+-- from run to run (test/sql/progress.sql).
+CREATE FUNCTION crimesnap.progress_detail(started timestamptz)
+RETURNS text
+LANGUAGE sql VOLATILE
+SET search_path FROM CURRENT
+AS $fn$
+  SELECT pg_catalog.format('%s s since the call began',
+                           pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - $1), 1))
+$fn$;
+COMMENT ON FUNCTION crimesnap.progress_detail(timestamptz) IS
+  'Internal: the DETAIL of a progress NOTICE, "12.3 s since the call began", for a call that began at started.';
+
 CREATE FUNCTION crimesnap.build_snap_point_set(
   mode text,
   min_addresses integer,
@@ -520,7 +534,7 @@ BEGIN
                   >= crimesnap.setting('progress_rows')::bigint;
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('inputs: %s street pieces in neighbourhoods, %s postal addresses, %s address rows', (SELECT pg_catalog.count(*) FROM pg_temp.cs_piece), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr), (SELECT pg_catalog.count(*) FROM pg_temp.cs_addr_all))
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   -- The C steps take one force at a time, so that no array holds the whole country: 29
@@ -545,7 +559,7 @@ BEGIN
   ANALYZE pg_temp.cs_assoc;
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('association: %s addresses on a street', (SELECT pg_catalog.count(*) FROM pg_temp.cs_assoc))
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   -- A street's label: the spelling of its name that covers the greatest length of it.
@@ -618,7 +632,7 @@ BEGIN
   notes := notes || pg_catalog.jsonb_build_object('street_candidates', n);
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('%s street candidates placed', n)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   -- A point put on the very edge of its neighbourhood (the clipped end of a piece) can test
@@ -724,7 +738,7 @@ BEGIN
 
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('candidates with ids: %s, %s rejected', (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NOT NULL), (SELECT pg_catalog.count(*) FROM pg_temp.cs_cand c WHERE c.rank IS NULL))
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
   -- ---- selection ----
   -- One force at a time, as the association: catchments never cross a neighbourhood.
@@ -757,7 +771,7 @@ BEGIN
   ANALYZE pg_temp.cs_sel;
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('selection: %s points kept, %s pruned', (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE x.kept), (SELECT pg_catalog.count(*) FROM pg_temp.cs_sel x WHERE NOT x.kept))
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   INSERT INTO crimesnap.snap_point
@@ -818,7 +832,7 @@ BEGIN
 
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('set %s stored: points, changelog and catchment areas', v)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
   -- ---- notes, audit, current ----
   SELECT notes || pg_catalog.jsonb_build_object(
@@ -857,7 +871,7 @@ BEGIN
 
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('set %s passed its audit', v)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
   -- Coverage: say what the set leaves out of reach, so that a rural force sees it.
   SELECT pg_catalog.count(*) FILTER (WHERE c.points = 0 AND c.addresses > 0) AS no_point,
@@ -896,7 +910,7 @@ BEGIN
   END IF;
   IF progress THEN
     RAISE NOTICE 'build_snap_points: %', pg_catalog.format('set %s built, coverage measured', v)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
   DROP TABLE pg_temp.cs_piece, pg_temp.cs_addr, pg_temp.cs_addr_all, pg_temp.cs_assoc, pg_temp.cs_label, pg_temp.cs_cand, pg_temp.cs_sel;
   RETURN v;

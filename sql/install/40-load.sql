@@ -592,7 +592,7 @@ BEGIN
               AND n_rows >= crimesnap.setting('progress_rows')::bigint;
   IF progress THEN
     RAISE NOTICE 'register_batch: %', pg_catalog.format('%s rows claimed from crimesnap.crime_upload for %s %s', n_rows, register_batch.force, pg_catalog.to_char(m, 'YYYY-MM'))
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   CREATE TEMP TABLE cs_checked ON COMMIT DROP AS
@@ -640,7 +640,7 @@ BEGIN
   ANALYZE pg_temp.cs_checked;
   IF progress THEN
     RAISE NOTICE 'register_batch: %', pg_catalog.format('rows checked: %s to load, %s to reject', (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked c WHERE c.reason_code IS NULL), (SELECT pg_catalog.count(*) FROM pg_temp.cs_checked c WHERE c.reason_code IS NOT NULL))
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   -- A resend of a reference live in another month updates that record's outcome (through
@@ -686,7 +686,7 @@ BEGIN
   PERFORM crimesnap.analyse_if_grown('crimesnap.raw_crime'::pg_catalog.regclass, n_loaded::bigint);
   IF progress THEN
     RAISE NOTICE 'register_batch: %', pg_catalog.format('%s raw records written', n_loaded)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   -- Free text is never published as written: the outcome goes into the record's outcome
@@ -698,7 +698,7 @@ BEGIN
   PERFORM crimesnap.note_contexts(b.batch_id);
   IF progress THEN
     RAISE NOTICE 'register_batch: %', pg_catalog.format('outcomes recorded and contexts noted')
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
   FOR corr IN
     SELECT x.persistent_id AS old_id, r.persistent_id AS new_id, w.withdrawal_id
@@ -750,7 +750,7 @@ BEGIN
   GET DIAGNOSTICS n_rejected = ROW_COUNT;
   IF progress THEN
     RAISE NOTICE 'register_batch: %', pg_catalog.format('%s rejects written', n_rejected)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
 
   IF n_loaded + n_rejected <> records_supplied THEN
@@ -778,7 +778,7 @@ BEGIN
   RETURNING x.* INTO b;
   IF progress THEN
     RAISE NOTICE 'register_batch: %', pg_catalog.format('batch %s registered: %s loaded, %s rejected', b.batch_id, n_loaded, n_rejected)
-                 USING DETAIL = pg_catalog.format('%s s since the call began', pg_catalog.round(EXTRACT(epoch FROM pg_catalog.clock_timestamp() - t0), 1));
+                 USING DETAIL = crimesnap.progress_detail(t0);
   END IF;
   DROP TABLE pg_temp.cs_upload, pg_temp.cs_checked, pg_temp.cs_prev;
   RETURN b;
